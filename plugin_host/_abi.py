@@ -1,0 +1,67 @@
+"""The guest ABI as the host sees it: the control block layout and the status codes.
+
+Mirrors ``runtime/harness/ph.h``. Change both together (and the ABI version).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+ABI_VERSION = 1
+
+# ph_ctl_t, little-endian, field by field
+CTL = struct.Struct("<IIQQIIIIIIIIIIIIIIII")
+
+
+class Ctl(NamedTuple):
+    abi_version: int
+    status: int
+    gas_limit: int
+    gas_used: int
+    in_ptr: int
+    in_cap: int
+    out_ptr: int
+    out_len: int
+    log_ptr: int
+    log_len: int
+    memory_limit: int
+    stack_limit: int
+    capabilities: int
+    max_output: int
+    max_log: int
+    max_depth: int
+    dirty_low: int
+    dirty_high: int
+    out_of_gas: int
+    denied: int
+
+
+# offsets of the fields the host writes, for struct.pack_into
+OFF_GAS_LIMIT = 8
+OFF_LOAD_PARAMS = 48  # memory_limit, stack_limit, capabilities, max_output, max_log, max_depth
+LOAD_PARAMS = struct.Struct("<IIIIII")
+GAS = struct.Struct("<Q")
+
+# enum ph_status
+OK = 0
+JS_EXCEPTION = 1
+NO_SUCH_EXPORT = 2
+INVALID_INPUT = 3
+INVALID_OUTPUT = 4
+OUT_OF_MEMORY = 5
+STACK_OVERFLOW = 6
+CAPABILITY_DENIED = 7
+OUTPUT_TOO_LARGE = 8
+LOG_TOO_LARGE = 9
+SYNTAX_ERROR = 10
+BAD_REQUEST = 11
+
+# enum ph_capability / ph_denial
+CAPABILITY_BITS = {"log": 1 << 0}
+DENIAL_BITS = {"import": 1 << 16}
+
+
+def denied_names(bits: int) -> list[str]:
+    names = {**CAPABILITY_BITS, **DENIAL_BITS}
+    return [name for name, bit in names.items() if bits & bit] or ["unknown"]

@@ -1,0 +1,99 @@
+"""The ``plugin-host`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import msgspec
+
+from . import FrozenRealm, PluginError
+from ._codec import sha256_hex
+from ._receipt import DEFAULT_GAS_LIMIT
+
+EXIT_PLUGIN_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _read_input(text: Optional[str]) -> Any:
+    if text is None:
+        return None
+    raw = Path(text[1:]).read_bytes() if text.startswith("@") else text.encode()
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as e:
+        raise SystemExit(f"plugin-host: --input is not JSON: {e}")
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    print(sha256_hex(Path(args.file).read_bytes()))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Call a function of a plugin file in a fresh realm (no registry)."""
+    source = Path(args.file).read_bytes()
+    realm = FrozenRealm(source, engine=args.engine, gas_limit=args.gas, capabilities=args.capability or ())
+    result = realm.call(args.function, _read_input(args.input))
+    if args.json:
+        _print_json({"output": result.output, "gas_used": result.gas_used, "logs": result.logs,
+                     "receipt": result.receipt, "digest": result.receipt.digest()})
+    else:
+        if result.logs:
+            sys.stderr.write(result.logs)
+        _print_json(result.output)
+        print(f"gas used: {result.gas_used}   receipt: {result.receipt.digest()}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import main as demo
+
+    return demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="plugin-host", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("hash", help="sha256 of a plugin source file (its pin)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_hash)
+
+    p = sub.add_parser("run", help="call a function of a plugin file in a fresh realm")
+    p.add_argument("file")
+    p.add_argument("function")
+    p.add_argument("--input", help="JSON, or @file")
+    p.add_argument("--gas", type=int, default=DEFAULT_GAS_LIMIT)
+    p.add_argument("--engine", choices=("wasmer", "wasmtime"), default="wasmer")
+    p.add_argument("--capability", action="append", help="grant a capability (e.g. log)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="a short tour of the realm")
+    p.add_argument("--fresh", action="store_true", help="start from an empty data directory")
+    p.set_defaults(func=cmd_demo)
+    return ap
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PluginError as e:
+        print(f"plugin-host: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_PLUGIN_ERROR
+    except OSError as e:
+        print(f"plugin-host: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Canonical encoding: the one encoder and the one decoder of values that cross the boundary.
+
+Python ``int`` <-> JS ``BigInt`` (any size), ``float`` <-> ``Number``, ``str``, ``bool``,
+``None`` <-> ``null``, ``list`` / ``tuple`` <-> ``Array``, ``dict[str, ...]`` <-> plain object.
+msgspec Structs are accepted as input and cross as plain objects.
+
+The wire format is JSON where an integer literal is an integer and a float always has a
+fraction or an exponent (msgspec writes ``1.0``), so the guest can tell BigInt from Number.
+Canonical bytes are msgspec's encoding with sorted keys: one representation per value, so
+input and output hashes are stable across processes, engines and machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import msgspec
+
+from .errors import InvalidInput, InvalidOutput
+
+_encoder = msgspec.json.Encoder(order="sorted")
+_decoder = msgspec.json.Decoder()
+
+MAX_DEPTH_CEILING = 256  # the walk below is recursive; deeper limits are refused up front
+
+
+def _check(value: Any, depth: int, max_depth: int, path: str) -> Any:
+    """Validate and normalise one value. Returns the value to encode."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is float:
+        if not math.isfinite(value):
+            raise InvalidInput(f"{path}: {value!r} is not a value (NaN and Infinity cannot cross)")
+        return value
+    if depth >= max_depth:
+        raise InvalidInput(f"{path}: input nested deeper than {max_depth} levels")
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise InvalidInput(f"{path}: object keys must be str, got {type(k).__name__}")
+            out[k] = _check(v, depth + 1, max_depth, f"{path}.{k}")
+        return out
+    if t is list or t is tuple:
+        return [_check(v, depth + 1, max_depth, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, msgspec.Struct):
+        return _check(msgspec.to_builtins(value), depth, max_depth, path)
+    if isinstance(value, int):  # IntEnum and friends cross as their integer value
+        return int(value)
+    if isinstance(value, float):
+        return _check(float(value), depth, max_depth, path)
+    if isinstance(value, str):
+        return str(value)
+    raise InvalidInput(f"{path}: {type(value).__name__} has no JS counterpart "
+                       "(use int, float, str, bool, None, list, dict or a msgspec Struct)")
+
+
+def encode(value: Any, max_depth: int = 64) -> bytes:
+    """Canonical bytes of an input value; raises InvalidInput for anything that cannot cross."""
+    checked = _check(value, 0, max_depth, "input")
+    try:
+        return _encoder.encode(checked)
+    except UnicodeEncodeError as e:
+        raise InvalidInput(f"input: a string is not valid Unicode ({e.reason}; lone surrogates cannot cross)") from None
+
+
+def decode(raw: bytes) -> Any:
+    """A value the guest emitted. The guest only emits valid data; anything else is a fault."""
+    try:
+        return _decoder.decode(raw)
+    except msgspec.DecodeError as e:
+        raise InvalidOutput(f"the guest emitted an undecodable value: {e}") from None
+
+
+def canonical(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

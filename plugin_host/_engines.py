@@ -1,0 +1,249 @@
+"""Two WebAssembly engines behind one small interface.
+
+The guest imports nothing, exports a memory and four functions, and every call takes and
+returns one i32; that is all an engine has to do. wasmer (cranelift) is the default; wasmtime
+is the second engine that keeps us honest (same bytes, same gas).
+
+Compiled modules are cached on disk, keyed by (engine, engine version, machine, runtime
+sha256), so a new process deserializes instead of compiling (~0.8 s). The cache holds native
+code: it lives in the user's cache directory with the same trust as the Python environment.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import tempfile
+import threading
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Protocol
+
+from .errors import ConfigurationError, RuntimeUnavailable
+
+EXPORTS = ("ph_ctl_ptr", "ph_load", "ph_reserve", "ph_call")
+ENGINES = ("wasmer", "wasmtime")
+
+# wasmtime runs wasm on a stack of its own; QuickJS's stack check watches the guest's shadow
+# stack, and the native frames of deep JS recursion need several times more. Above ~2 MiB
+# wasmtime aborted the process on these machines (runtime field notes).
+WASMTIME_MAX_STACK = 2 * 1024 * 1024
+
+
+class Trap(Exception):
+    """The guest trapped. The instance is unusable afterwards."""
+
+
+class Instance(Protocol):
+    def call(self, export: str, arg: int = 0) -> int: ...
+    def memory(self) -> memoryview: ...
+    def memory_size(self) -> int: ...
+    def grow(self, pages: int) -> None: ...
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("PLUGIN_HOST_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "plugin-host"
+
+
+def _cached_module(key: str, compile_: Callable[[], object], serialize: Callable[[object], bytes],
+                   deserialize: Callable[[Path], object]) -> object:
+    path = cache_dir() / f"{key}.module"
+    if path.exists():
+        try:
+            return deserialize(path)
+        except Exception:  # stale or damaged: compile again and replace it
+            pass
+    module = compile_()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(serialize(module))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs start-up time
+    return module
+
+
+def _view_at(addr: int, size: int) -> memoryview:
+    """A plain CPython view of engine memory: no engine object is kept alive by it."""
+    return memoryview((ctypes.c_ubyte * size).from_address(addr)).cast("B")
+
+
+class _WasmerInstance:
+    __slots__ = ("_mem", "_funcs", "_view", "_view_len")
+
+    def __init__(self, instance):
+        exports = instance.exports
+        self._mem = exports.memory
+        self._funcs = {name: getattr(exports, name) for name in EXPORTS}
+        self._view_len = -1
+        exports._initialize()
+
+    def call(self, export: str, arg: int = 0) -> int:
+        try:
+            return self._funcs[export](arg) if export != "ph_ctl_ptr" else self._funcs[export]()
+        except RuntimeError as e:
+            raise Trap(str(e)) from None
+
+    def memory(self) -> memoryview:
+        # wasmer Buffer objects panic when another thread frees them (pyo3 "unsendable"), and a
+        # view of one can end up in a traceback that any thread's GC collects. So take the
+        # address once per size and hand out ctypes views.
+        size = self._mem.data_size
+        if size != self._view_len:
+            buf = memoryview(self._mem.buffer)
+            anchor = ctypes.c_ubyte.from_buffer(buf)
+            addr = ctypes.addressof(anchor)
+            del anchor
+            buf.release()
+            self._view = _view_at(addr, size)
+            self._view_len = size
+        return self._view
+
+    def memory_size(self) -> int:
+        return self._mem.data_size
+
+    def grow(self, pages: int) -> None:
+        self._mem.grow(pages)
+        self._view_len = -1
+
+
+class WasmerEngine:
+    name = "wasmer"
+
+    def __init__(self, wasm: bytes, sha256: str):
+        try:
+            from wasmer import Module, Store, engine
+            from wasmer_compiler_cranelift import Compiler
+        except ImportError as e:  # wheels exist only for CPython <= 3.10
+            raise ConfigurationError(f"the wasmer engine is not available here ({e}); use engine='wasmtime'") from None
+        self._Instance = __import__("wasmer").Instance
+        self._store = Store(engine.Universal(Compiler))
+        self.version = f"wasmer-{metadata.version('wasmer')}-cranelift-{metadata.version('wasmer_compiler_cranelift')}"
+        self.module = _cached_module(
+            f"{self.version}-{platform.machine()}-{sha256}",
+            lambda: Module(self._store, wasm),
+            lambda m: m.serialize(),
+            lambda p: Module.deserialize(self._store, p.read_bytes()),
+        )
+
+    def instantiate(self) -> Instance:
+        return _WasmerInstance(self._Instance(self.module))
+
+
+class _WasmtimeInstance:
+    """Calls go through wasmtime_func_call_unchecked: the checked Func.__call__ costs ~10-20 us
+    of type conversion per call, more than a whole plugin call. Falls back to the public API
+    if wasmtime-py's internals move."""
+
+    __slots__ = ("_store", "_mem", "_funcs", "_fast", "_args", "_ctx", "_view", "_view_len")
+
+    def __init__(self, store, instance):
+        import wasmtime
+
+        self._store = store
+        exports = instance.exports(store)
+        self._mem = exports["memory"]
+        self._funcs = {name: exports[name] for name in EXPORTS}
+        self._view = None
+        self._view_len = -1
+        try:
+            from wasmtime import _ffi
+
+            self._fast = _ffi
+            self._args = (_ffi.wasmtime_val_raw_t * 1)()
+            self._ctx = store._context()
+            self._funcs = {name: ctypes.byref(f._func) for name, f in self._funcs.items()}
+        except (ImportError, AttributeError):
+            self._fast = None
+        wasmtime_init = exports["_initialize"]
+        wasmtime_init(store)
+
+    def call(self, export: str, arg: int = 0) -> int:
+        import wasmtime
+
+        if self._fast is None:
+            f = self._funcs[export]
+            try:
+                return f(self._store) if export == "ph_ctl_ptr" else f(self._store, arg)
+            except wasmtime.Trap as e:
+                raise Trap(str(e)) from None
+        ffi = self._fast
+        self._args[0].i32 = arg
+        trap = ctypes.POINTER(ffi.wasm_trap_t)()
+        err = ffi.wasmtime_func_call_unchecked(self._ctx, self._funcs[export], self._args, 1, ctypes.byref(trap))
+        if err:
+            raise Trap(str(wasmtime.WasmtimeError._from_ptr(err)))
+        if trap:
+            raise Trap(str(wasmtime.Trap._from_ptr(trap)))
+        return self._args[0].i32
+
+    def memory(self) -> memoryview:
+        size = self._mem.data_len(self._store)
+        if size != self._view_len:
+            self._view = _view_at(ctypes.addressof(self._mem.data_ptr(self._store).contents), size)
+            self._view_len = size
+        return self._view
+
+    def memory_size(self) -> int:
+        return self._mem.data_len(self._store)
+
+    def grow(self, pages: int) -> None:
+        self._mem.grow(self._store, pages)
+        self._view_len = -1
+
+
+class WasmtimeEngine:
+    name = "wasmtime"
+
+    def __init__(self, wasm: bytes, sha256: str):
+        import wasmtime
+
+        self._wasmtime = wasmtime
+        config = wasmtime.Config()
+        config.max_wasm_stack = WASMTIME_MAX_STACK
+        config.cranelift_opt_level = "speed"
+        self._engine = wasmtime.Engine(config)
+        self.version = f"wasmtime-{metadata.version('wasmtime')}"
+        self.module = _cached_module(
+            f"{self.version}-{platform.machine()}-{sha256}",
+            lambda: wasmtime.Module(self._engine, wasm),
+            lambda m: m.serialize(),
+            lambda p: wasmtime.Module.deserialize_file(self._engine, str(p)),
+        )
+
+    def instantiate(self) -> Instance:
+        store = self._wasmtime.Store(self._engine)
+        instance = self._wasmtime.Instance(store, self.module, [])
+        return _WasmtimeInstance(store, instance)
+
+
+_lock = threading.Lock()
+_engines: dict[tuple, object] = {}
+
+# wasmer-python objects are "unsendable": usable only on the thread that made them.
+THREAD_BOUND = frozenset({"wasmer"})
+
+
+def get_engine(name: str, wasm: bytes, sha256: str):
+    """One compiled module per (engine, runtime) per process, or per thread for wasmer."""
+    if name not in ENGINES:
+        raise ConfigurationError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
+    key = (name, sha256, threading.get_ident() if name in THREAD_BOUND else None)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            try:
+                engine = (WasmerEngine if name == "wasmer" else WasmtimeEngine)(wasm, sha256)
+            except ConfigurationError:
+                raise
+            except Exception as e:
+                raise RuntimeUnavailable(f"{name} could not compile the guest runtime: {e}") from e
+            _engines[key] = engine
+        return engine

@@ -1,0 +1,339 @@
+"""FrozenRealm: one plugin, loaded once, called as a pure function.
+
+A realm is a QuickJS context inside a WebAssembly instance. After the plugin is loaded and the
+realm locked down, the host snapshots the instance's linear memory; before every call it
+restores the bytes the previous call could have changed (the guest reports that range), and
+after any trap or memory growth it replaces the instance. So every call starts from the same
+bytes: module-level state cannot leak from one call to the next, and gas repeats exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Iterable, Optional, Union
+
+import msgspec
+
+from . import _abi, _codec
+from . import _guest
+from ._engines import THREAD_BOUND, Trap, get_engine
+from ._receipt import (
+    DEFAULT_DEPTH_LIMIT,
+    DEFAULT_GAS_LIMIT,
+    DEFAULT_IO_LIMIT,
+    DEFAULT_LOG_LIMIT,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_STACK_LIMIT,
+    MAX_SOURCE_BYTES,
+    MAX_STACK_LIMIT,
+    Limits,
+    Receipt,
+    ReceiptError,
+)
+from .errors import (
+    CapabilityDenied,
+    ConfigurationError,
+    GuestFault,
+    InputTooLarge,
+    InvalidInput,
+    InvalidOutput,
+    LogLimitExceeded,
+    MemoryLimitExceeded,
+    NoSuchExport,
+    OutOfGas,
+    OutputTooLarge,
+    PluginError,
+    PluginException,
+    PluginSyntaxError,
+    StackOverflow,
+)
+
+__all__ = ["FrozenRealm", "CallResult", "CAPABILITIES"]
+
+CAPABILITIES = frozenset(_abi.CAPABILITY_BITS)
+_BROKEN = "broken"  # the instance must be replaced before the next call
+# Tests set this to check every restore against the whole snapshot (slow: a full compare).
+_VERIFY_RESTORE = os.environ.get("PLUGIN_HOST_VERIFY_RESTORE") == "1"
+
+
+class CallResult(msgspec.Struct, frozen=True):
+    output: Any
+    gas_used: int
+    receipt: Receipt
+    logs: str = ""
+
+
+def _source_bytes(source: Union[str, bytes]) -> bytes:
+    if isinstance(source, str):
+        try:
+            data = source.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise PluginSyntaxError(f"the source is not valid Unicode: {e.reason}") from None
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise PluginSyntaxError(f"the source is not UTF-8 (byte {e.start}: {e.reason})") from None
+    else:
+        raise PluginSyntaxError(f"the source must be str or bytes, not {type(source).__name__}")
+    if len(data) > MAX_SOURCE_BYTES:
+        raise PluginSyntaxError(f"the source is {len(data)} bytes, over the {MAX_SOURCE_BYTES}-byte limit")
+    if b"\0" in data:
+        raise PluginSyntaxError("the source contains a NUL byte")
+    return data
+
+
+def _limits(**given: int) -> Limits:
+    bounds = {"gas": (1, 2**62), "memory": (1 << 20, 768 << 20), "stack": (16 << 10, MAX_STACK_LIMIT),
+              "input": (16, 256 << 20), "output": (64, 256 << 20), "log": (0, 16 << 20),
+              "depth": (1, _codec.MAX_DEPTH_CEILING)}
+    for name, value in given.items():
+        lo, hi = bounds[name]
+        if type(value) is not int or not lo <= value <= hi:
+            raise ConfigurationError(f"{name} limit must be an int in [{lo}, {hi}], got {value!r}")
+    return Limits(**given)
+
+
+class FrozenRealm:
+    """A deterministic, capability-free JS realm running one plugin.
+
+    >>> realm = FrozenRealm('export function add({a, b}) { return a + b }')
+    >>> realm.call("add", {"a": 1, "b": 2}).output
+    3
+
+    Threads: a wasmtime realm may be shared between threads (its calls are serialized); a
+    wasmer realm belongs to the thread that created it (wasmer-python's objects cannot cross
+    threads), so create one per thread. Using it from another thread raises
+    ConfigurationError instead of crashing.
+    """
+
+    def __init__(
+        self,
+        source: Union[str, bytes],
+        *,
+        engine: str = "wasmer",
+        gas_limit: int = DEFAULT_GAS_LIMIT,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        stack_limit: int = DEFAULT_STACK_LIMIT,
+        input_limit: int = DEFAULT_IO_LIMIT,
+        output_limit: int = DEFAULT_IO_LIMIT,
+        log_limit: int = DEFAULT_LOG_LIMIT,
+        depth_limit: int = DEFAULT_DEPTH_LIMIT,
+        capabilities: Iterable[str] = (),
+    ):
+        self.limits = _limits(gas=gas_limit, memory=memory_limit, stack=stack_limit, input=input_limit,
+                              output=output_limit, log=log_limit, depth=depth_limit)
+        caps = frozenset(capabilities)
+        unknown = caps - CAPABILITIES
+        if unknown:
+            raise ConfigurationError(f"unknown capabilities {sorted(unknown)}; known: {sorted(CAPABILITIES)}")
+        self.capabilities = caps
+        src = _source_bytes(source)
+        self.plugin_sha256 = _codec.sha256_hex(src)
+        wasm, self.runtime_sha256 = _guest.load()
+        self.engine = engine
+        self._engine = get_engine(engine, wasm, self.runtime_sha256)
+        self._lock = threading.Lock()
+        self._owner = threading.get_ident() if engine in THREAD_BOUND else None
+        self._limits_by_gas: dict[int, Limits] = {self.limits.gas: self.limits}
+        self._load(src)
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def _load(self, src: bytes) -> None:
+        inst = self._engine.instantiate()
+        self._ctl = inst.call("ph_ctl_ptr")
+        mv = inst.memory()
+        version = _abi.CTL.unpack_from(mv, self._ctl)[0]
+        if version != _abi.ABI_VERSION:
+            raise GuestFault(f"the guest speaks ABI {version}, this host {_abi.ABI_VERSION}: rebuild the runtime")
+        lim = self.limits
+        bits = sum(_abi.CAPABILITY_BITS[c] for c in self.capabilities)
+        _abi.LOAD_PARAMS.pack_into(mv, self._ctl + _abi.OFF_LOAD_PARAMS, lim.memory, lim.stack, bits,
+                                   lim.output, lim.log, lim.depth)
+        _abi.GAS.pack_into(mv, self._ctl + _abi.OFF_GAS_LIMIT, lim.gas)
+        ptr = inst.call("ph_reserve", len(src) + 1)
+        mv = inst.memory()
+        mv[ptr:ptr + len(src)] = src
+        try:
+            status = inst.call("ph_load", len(src))
+        except Trap as trap:
+            raise self._trap_error(inst, trap, lim.gas, "loading the plugin") from None
+        mv = inst.memory()
+        ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
+        out = bytes(mv[ctl.out_ptr:ctl.out_ptr + ctl.out_len])
+        if status != _abi.OK:
+            raise self._status_error(status, ctl, out, lim.gas, "")
+        report = _codec.decode(out)
+        self.exports: tuple[str, ...] = tuple(report["exports"])
+        self.metadata: dict = report["metadata"] if isinstance(report["metadata"], dict) else {}
+        self.load_gas_used: int = ctl.gas_used
+        # the snapshot: everything up to the top of the heap; above it memory is fresh zeros
+        self._snap_high = ctl.dirty_high
+        self._snapshot = bytes(mv[:self._snap_high])
+        self._snapview = memoryview(self._snapshot)
+        self._mem_size = inst.memory_size()
+        self._in_ptr, self._in_cap = ctl.in_ptr, ctl.in_cap
+        self._inst = inst
+        self._dirty: Any = None
+
+    def _fresh_instance(self) -> None:
+        inst = self._engine.instantiate()
+        inst.call("ph_ctl_ptr")
+        grow = (self._mem_size - inst.memory_size()) // 65536
+        if grow > 0:
+            inst.grow(grow)
+        inst.memory()[:self._snap_high] = self._snapview
+        self._inst = inst
+
+    def _restore(self) -> None:
+        dirty = self._dirty
+        if dirty is None:
+            return
+        if dirty is _BROKEN:
+            self._fresh_instance()
+        else:
+            lo, hi = dirty
+            mv = self._inst.memory()
+            top = min(hi, self._snap_high)
+            mv[lo:top] = self._snapview[lo:top]
+            if hi > top:  # the call took fresh memory above the snapshot's heap: zero it again
+                mv[top:hi] = bytes(hi - top)
+        self._dirty = None
+        if _VERIFY_RESTORE:
+            self._verify_restore()
+
+    def _verify_restore(self) -> None:
+        mv = self._inst.memory()
+        image = self._snapshot + bytes(len(mv) - self._snap_high)
+        if mv != image:
+            at = next(i for i in range(0, len(mv), 4096) if mv[i:i + 4096] != image[i:i + 4096])
+            raise GuestFault(f"restore verification failed: memory differs from the snapshot near {at:#x}")
+
+    # ---- calling ---------------------------------------------------------------------------
+
+    def call(self, function: str, data: Any = None, *, gas_limit: Optional[int] = None) -> CallResult:
+        """Run ``function(data)`` in the realm. Returns a CallResult; raises a PluginError
+        (with ``.receipt``) when the call fails."""
+        limits = self._call_limits(gas_limit)
+        if not isinstance(function, str) or "\0" in function:
+            raise InvalidInput(f"function must be a str without NUL bytes, got {function!r}")
+        payload = _codec.encode(data, limits.depth)
+        request = function.encode("utf-8", "surrogatepass") + b"\0" + payload
+        base = dict(runtime_sha256=self.runtime_sha256, plugin_sha256=self.plugin_sha256, function=function,
+                    input_sha256=_codec.sha256_hex(payload), limits=limits, engine=self.engine)
+        if len(payload) > limits.input:
+            raise self._with_receipt(
+                InputTooLarge(f"the input is {len(payload)} bytes, over the {limits.input}-byte limit",
+                              limit=limits.input), base, 0)
+        if self._owner is not None and threading.get_ident() != self._owner:
+            raise ConfigurationError("this wasmer realm belongs to the thread that created it: "
+                                     "create one realm per thread, or use engine='wasmtime'")
+        with self._lock:
+            return self._call(request, limits, base)
+
+    def _call_limits(self, gas_limit: Optional[int]) -> Limits:
+        if gas_limit is None:
+            return self.limits
+        limits = self._limits_by_gas.get(gas_limit)
+        if limits is None:
+            _limits(gas=gas_limit)
+            limits = msgspec.structs.replace(self.limits, gas=gas_limit)
+            if len(self._limits_by_gas) < 64:
+                self._limits_by_gas[gas_limit] = limits
+        return limits
+
+    def _call(self, request: bytes, limits: Limits, base: dict) -> CallResult:
+        self._restore()
+        inst = self._inst
+        mv = inst.memory()
+        _abi.GAS.pack_into(mv, self._ctl + _abi.OFF_GAS_LIMIT, limits.gas)
+        n = len(request)
+        self._dirty = _BROKEN  # until the guest reports what it touched
+        if n <= self._in_cap:
+            ptr = self._in_ptr
+        else:
+            ptr = inst.call("ph_reserve", n)
+            mv = inst.memory()
+            if not ptr:
+                raise self._with_receipt(
+                    MemoryLimitExceeded("the input does not fit in the realm's memory", memory_limit=limits.memory),
+                    base, 0)
+        mv[ptr:ptr + n] = request
+        try:
+            status = inst.call("ph_call", n)
+        except Trap as trap:
+            raise self._with_receipt(self._trap_error(inst, trap, limits.gas, "the call"), base,
+                                     limits.gas) from None
+        if inst.memory_size() == self._mem_size:
+            ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
+            self._dirty = (ctl.dirty_low, ctl.dirty_high)
+        else:  # memory grew: the snapshot no longer describes this instance
+            mv = inst.memory()
+            ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
+        out = bytes(mv[ctl.out_ptr:ctl.out_ptr + ctl.out_len])
+        logs = bytes(mv[ctl.log_ptr:ctl.log_ptr + ctl.log_len]).decode("utf-8", "replace") if ctl.log_len else ""
+        if status != _abi.OK:
+            # no local name for the error: a frame that holds the exception it raises is a cycle
+            raise self._with_receipt(self._status_error(status, ctl, out, limits.gas, base["function"]),
+                                     base, ctl.gas_used)
+        value = _codec.decode(out)
+        receipt = Receipt(output_sha256=_codec.sha256_hex(_codec.canonical(value)), gas_used=ctl.gas_used, **base)
+        return CallResult(value, ctl.gas_used, receipt, logs)
+
+    # ---- errors ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _with_receipt(err: PluginError, base: dict, gas_used: int) -> PluginError:
+        err.receipt = Receipt(error=ReceiptError(type(err).__name__, err.message), gas_used=gas_used, **base)
+        return err
+
+    def _trap_error(self, inst, trap: Trap, gas_limit: int, what: str) -> PluginError:
+        self._dirty = _BROKEN
+        text = str(trap)
+        try:
+            out_of_gas = _abi.Ctl._make(_abi.CTL.unpack_from(inst.memory(), self._ctl)).out_of_gas
+        except Exception:
+            out_of_gas = 0
+        if out_of_gas:
+            return OutOfGas(f"out of gas: {what} used its whole budget of {gas_limit} gas", gas_limit=gas_limit)
+        if "stack" in text.lower():
+            return StackOverflow(f"stack overflow in {what} (the engine's native stack ran out)")
+        return GuestFault(f"the guest trapped during {what}: {text.splitlines()[0] if text else 'unknown trap'}")
+
+    def _status_error(self, status: int, ctl: _abi.Ctl, out: bytes, gas_limit: int, function: str) -> PluginError:
+        detail = _codec.decode(out) if out else {}
+        if not isinstance(detail, dict):
+            detail = {}
+        message = str(detail.get("message", ""))
+        lim = self.limits
+        if status == _abi.JS_EXCEPTION:
+            name = str(detail.get("name", ""))
+            text = f"{name}: {message}" if name else (message or "the plugin threw")
+            return PluginException(text, js_name=name, js_message=message, js_stack=str(detail.get("stack", "")))
+        if status == _abi.NO_SUCH_EXPORT:
+            return NoSuchExport(message, name=function)
+        if status == _abi.INVALID_INPUT:
+            return InvalidInput(message)
+        if status == _abi.INVALID_OUTPUT:
+            return InvalidOutput(message)
+        if status == _abi.OUT_OF_MEMORY:
+            return MemoryLimitExceeded(f"out of memory: the JS heap limit is {lim.memory} bytes ({message})",
+                                       memory_limit=lim.memory)
+        if status == _abi.STACK_OVERFLOW:
+            return StackOverflow(f"stack overflow: the JS stack limit is {lim.stack} bytes ({message})")
+        if status == _abi.CAPABILITY_DENIED:
+            return CapabilityDenied(message, capability=_abi.denied_names(ctl.denied)[0])
+        if status == _abi.OUTPUT_TOO_LARGE:
+            return OutputTooLarge(f"the output is over the {lim.output}-byte limit", limit=lim.output)
+        if status == _abi.LOG_TOO_LARGE:
+            return LogLimitExceeded(f"the captured log is over the {lim.log}-byte limit", limit=lim.log)
+        if status == _abi.SYNTAX_ERROR:
+            return PluginSyntaxError(message)
+        return GuestFault(f"the guest answered status {status}: {message}")
+
+    def __repr__(self) -> str:
+        name = self.metadata.get("name", "?")
+        return f"<FrozenRealm {name} plugin={self.plugin_sha256[:12]} engine={self.engine} exports={list(self.exports)}>"

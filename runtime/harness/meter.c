@@ -1,0 +1,176 @@
+/* The gas meter, allocation accounting and the stack half of the dirty-range bookkeeping.
+ *
+ * This file is compiled WITHOUT -fsanitize-coverage: everything else in the guest (QuickJS,
+ * libregexp, libunicode, dtoa and the rest of the harness) calls __sanitizer_cov_trace_pc at
+ * every basic block, and that callback is the meter. Because the meter lives inside the wasm,
+ * every engine that runs the same wasm bytes counts exactly the same gas.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ph.h"
+
+static int64_t gas_left = INT64_MAX; /* unmetered until ph_load or ph_call sets a budget */
+static uint64_t gas_budget = INT64_MAX;
+
+__attribute__((noinline, cold)) static void out_of_gas(void)
+{
+    ph_ctl.out_of_gas = 1;
+    __builtin_trap(); /* the host replaces the instance after any trap */
+}
+
+/* One unit of gas per basic block. With -flto this inlines into every block. */
+void __sanitizer_cov_trace_pc(void)
+{
+    if (__builtin_expect(--gas_left < 0, 0))
+        out_of_gas();
+}
+
+void ph_gas_set(uint64_t limit)
+{
+    gas_budget = limit;
+    gas_left = limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
+}
+
+uint64_t ph_gas_used(void)
+{
+    return gas_left < 0 ? gas_budget : gas_budget - (uint64_t)gas_left;
+}
+
+void ph_gas_charge(uint64_t amount)
+{
+    if (amount > (uint64_t)INT64_MAX) amount = INT64_MAX;
+    gas_left -= (int64_t)amount;
+    if (gas_left < 0)
+        out_of_gas();
+}
+
+/* ---- allocation accounting --------------------------------------------------------------
+ * QuickJS routes every allocation through ph_malloc_functions (quickjs.c forbids plain malloc
+ * after its defaults). Two jobs: charge gas for the bytes, so that work done inside
+ * uninstrumented code (memcpy, memset) is paid for; and enforce the JS heap limit here rather
+ * than with JS_SetMemoryLimit, so that we know for certain when an allocation was refused
+ * (QuickJS then throws "out of memory", or null when it cannot even allocate the error). */
+
+static size_t heap_in_use, heap_limit = SIZE_MAX;
+static int heap_refused;
+
+void ph_heap_limit_set(size_t limit) { heap_limit = limit ? limit : SIZE_MAX; }
+int ph_heap_refused(void) { return heap_refused; }
+void ph_heap_refused_clear(void) { heap_refused = 0; }
+
+static inline void charge_alloc(size_t size)
+{
+    ph_gas_charge(3 + (size >> 4)); /* the blue-quickjs rate: 3 + size/16 */
+}
+
+static inline int over_limit(size_t old_usable, size_t size)
+{
+    if (size > heap_limit || heap_in_use - old_usable > heap_limit - size) {
+        heap_refused = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static inline void *account(void *p, size_t old_usable)
+{
+    if (p)
+        heap_in_use += ph_usable(p) - old_usable;
+    else
+        heap_refused = 1;
+    return p;
+}
+
+static void *js_calloc_fn(void *opaque, size_t count, size_t size)
+{
+    (void)opaque;
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    charge_alloc(count * size);
+    if (over_limit(0, count * size))
+        return NULL;
+    void *p = account(ph_alloc(count * size), 0);
+    if (p)
+        memset(p, 0, count * size);
+    return p;
+}
+
+static void *js_malloc_fn(void *opaque, size_t size)
+{
+    (void)opaque;
+    charge_alloc(size);
+    if (over_limit(0, size))
+        return NULL;
+    return account(ph_alloc(size), 0);
+}
+
+static void js_free_fn(void *opaque, void *ptr)
+{
+    (void)opaque;
+    heap_in_use -= ph_usable(ptr);
+    ph_release(ptr);
+}
+
+static void *js_realloc_fn(void *opaque, void *ptr, size_t size)
+{
+    (void)opaque;
+    if (size == 0) {
+        js_free_fn(NULL, ptr);
+        return NULL;
+    }
+    size_t old = ph_usable(ptr);
+    if (size <= old)
+        return ptr;
+    charge_alloc(size);
+    if (over_limit(old, size))
+        return NULL;
+    void *p = ph_resize(ptr, size);
+    if (!p) {
+        heap_refused = 1;
+        return NULL; /* the old block is still valid and still counted */
+    }
+    return account(p, old);
+}
+
+const JSMallocFunctions ph_malloc_functions = {
+    js_calloc_fn, js_malloc_fn, js_free_fn, js_realloc_fn, ph_usable,
+};
+
+/* ---- stack ------------------------------------------------------------------------------
+ * The shadow stack sits first in memory ([__stack_low, __stack_high), growing down). The host
+ * restores only the part of it a call could have written: from the lowest stack pointer the
+ * call reached, minus a slack, up to the top.
+ *
+ * The lowest stack pointer is recorded by two hooks in instrumented code: every function entry
+ * (-finstrument-function-entry-bare calls the function below after the prologue has made the
+ * frame) and every alloca (ph_alloca.h). What they cannot see is the frames of uninstrumented
+ * code called from the deepest instrumented frame: libc (memcpy and friends, strtod, the
+ * snprintf family without float formats, qsort, libm) and this file and alloc.c. None of them
+ * keeps more than a few hundred bytes of locals; STACK_SLACK covers them many times over. Tests
+ * run with the host verifying every restore against the whole snapshot. */
+
+extern char __stack_low;
+uintptr_t ph_stack_min = ~(uintptr_t)0;
+
+#define STACK_SLACK (16u * 1024u)
+
+/* `used`: with LTO the calls to this hook are only inserted after symbol resolution */
+__attribute__((no_instrument_function, used)) void __cyg_profile_func_enter_bare(void)
+{
+    uintptr_t sp = (uintptr_t)__builtin_stack_address();
+    if (sp < ph_stack_min)
+        ph_stack_min = sp;
+}
+
+void ph_stack_reset(void)
+{
+    ph_stack_min = (uintptr_t)__builtin_stack_address();
+}
+
+uintptr_t ph_stack_low_watermark(void)
+{
+    uintptr_t floor = (uintptr_t)&__stack_low;
+    uintptr_t low = ph_stack_min > floor + STACK_SLACK ? ph_stack_min - STACK_SLACK : floor;
+    return low & ~(uintptr_t)7;
+}

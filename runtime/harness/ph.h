@@ -1,0 +1,112 @@
+/* plugin-host guest harness: shared declarations.
+ *
+ * The guest is QuickJS-ng compiled to wasm32-wasi plus this harness. The host talks to it
+ * through one static control block (ph_ctl) and three exports: ph_load, ph_reserve, ph_call.
+ * The control block layout is mirrored in plugin_host/_abi.py; change both together and bump
+ * PH_ABI_VERSION.
+ */
+#ifndef PH_H
+#define PH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "quickjs.h"
+
+#define PH_ABI_VERSION 1
+
+#define PH_EXPORT(name) __attribute__((export_name(#name))) 
+
+enum ph_status {
+    PH_OK = 0,
+    PH_JS_EXCEPTION = 1,      /* the plugin threw: output holds {name, message, stack} */
+    PH_NO_SUCH_EXPORT = 2,
+    PH_INVALID_INPUT = 3,
+    PH_INVALID_OUTPUT = 4,
+    PH_OUT_OF_MEMORY = 5,
+    PH_STACK_OVERFLOW = 6,
+    PH_CAPABILITY_DENIED = 7,
+    PH_OUTPUT_TOO_LARGE = 8,
+    PH_LOG_TOO_LARGE = 9,
+    PH_SYNTAX_ERROR = 10,
+    PH_BAD_REQUEST = 11,      /* ABI misuse: lengths out of range, call before load, ... */
+};
+
+/* Capability bits granted at load time. */
+enum ph_capability {
+    PH_CAP_LOG = 1u << 0,     /* console.* writes to the bounded capture buffer */
+};
+
+/* Denials that are not capabilities a realm could be granted. */
+enum ph_denial {
+    PH_DENY_IMPORT = 1u << 16,
+};
+
+typedef struct ph_ctl {
+    uint32_t abi_version;   /*  0 out */
+    uint32_t status;        /*  4 out: enum ph_status */
+    uint64_t gas_limit;     /*  8 in:  budget for the next ph_load / ph_call */
+    uint64_t gas_used;      /* 16 out */
+    uint32_t in_ptr;        /* 24 out: static input buffer (ph_reserve may move it) */
+    uint32_t in_cap;        /* 28 out */
+    uint32_t out_ptr;       /* 32 out: result / error JSON */
+    uint32_t out_len;       /* 36 out */
+    uint32_t log_ptr;       /* 40 out: captured console output */
+    uint32_t log_len;       /* 44 out */
+    uint32_t memory_limit;  /* 48 in (load): JS heap limit, bytes */
+    uint32_t stack_limit;   /* 52 in (load): JS stack limit, bytes */
+    uint32_t capabilities;  /* 56 in (load): enum ph_capability bits */
+    uint32_t max_output;    /* 60 in: output size limit, bytes */
+    uint32_t max_log;       /* 64 in: captured-log size limit, bytes */
+    uint32_t max_depth;     /* 68 in: nesting limit for input and output values */
+    uint32_t dirty_low;     /* 72 out: nothing below this address differs from the snapshot */
+    uint32_t dirty_high;    /* 76 out: nothing at or above this address differs either */
+    uint32_t out_of_gas;    /* 80 out: set by the meter right before it traps */
+    uint32_t denied;        /* 84 out: capability / denial bits the plugin tried to use */
+} ph_ctl_t;
+
+extern ph_ctl_t ph_ctl;
+
+/* alloc.c: the heap (not instrumented). */
+void *ph_alloc(size_t size);
+void ph_release(void *ptr);
+size_t ph_usable(const void *ptr);
+void *ph_resize(void *ptr, size_t size);
+
+/* meter.c: gas, allocation accounting, the stack watermark (not instrumented). */
+void ph_gas_set(uint64_t limit);
+uint64_t ph_gas_used(void);
+void ph_gas_charge(uint64_t amount);
+extern const JSMallocFunctions ph_malloc_functions;
+uintptr_t ph_heap_high(void);
+void ph_heap_limit_set(size_t limit);
+int ph_heap_refused(void);
+void ph_heap_refused_clear(void);
+void ph_reserve_headroom(size_t bytes);
+uintptr_t ph_stack_low_watermark(void);
+void ph_stack_reset(void);
+
+/* codec.c: the value format on the wire (a JSON dialect: integers are BigInt, numbers with a
+ * fraction or exponent are Number). */
+typedef struct ph_buf {
+    char *data;
+    size_t len, cap, limit;
+    int overflow;
+} ph_buf_t;
+
+int ph_buf_put(ph_buf_t *b, const char *s, size_t n);
+void ph_buf_free(ph_buf_t *b);
+
+/* Returns JS_EXCEPTION with a message in *err on malformed input. */
+JSValue ph_decode(JSContext *ctx, const char *src, size_t len, uint32_t max_depth,
+                  const char **err);
+/* 0 on success; otherwise a ph_status and a message in *err (static string or into errbuf). */
+int ph_encode(JSContext *ctx, JSValueConst v, ph_buf_t *out, uint32_t max_depth,
+              char *errbuf, size_t errcap);
+void ph_codec_init(JSContext *ctx);
+/* {"message": msg} without touching any JS context */
+int ph_encode_message(ph_buf_t *out, const char *msg);
+
+/* lockdown.c */
+int ph_lockdown(JSContext *ctx, JSValueConst roots);
+
+#endif
