@@ -168,22 +168,21 @@ static int fail_with_exception(int js_status)
 
 /* ---- capabilities ------------------------------------------------------------------------- */
 
-static JSValue deny(uint32_t bit, const char *msg)
+static JSValue deny(JSContext *c, uint32_t bit, const char *msg)
 {
     ph_ctl.denied |= bit;
-    JS_ThrowTypeError(ctx, "%s", msg);
+    JS_ThrowTypeError(c, "%s", msg);
     /* uncatchable: a plugin cannot swallow a denial and carry on */
-    JSValue exc = JS_GetException(ctx);
-    JS_SetUncatchableError(ctx, exc);
-    return JS_Throw(ctx, exc);
+    JSValue exc = JS_GetException(c);
+    JS_SetUncatchableError(c, exc);
+    return JS_Throw(c, exc);
 }
 
 static JSValue console_write(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-    (void)c;
     (void)this_val;
     if (!(ph_ctl.capabilities & PH_CAP_LOG))
-        return deny(PH_CAP_LOG, "capability 'log' is not granted: console output is disabled");
+        return deny(c, PH_CAP_LOG, "capability 'log' is not granted: console output is disabled");
     char err[8];
     for (int i = 0; i < argc; i++) {
         if (i && ph_buf_put(&logbuf, " ", 1))
@@ -232,13 +231,13 @@ static void install_console(void)
     JS_FreeValue(ctx, global);
 }
 
+/* Called while the module is compiled (static imports) and when import() runs. */
 static JSModuleDef *deny_import(JSContext *c, const char *name, void *opaque)
 {
-    (void)c;
     (void)opaque;
     char msg[256];
     snprintf(msg, sizeof(msg), "module imports are not allowed: '%s'", name);
-    deny(PH_DENY_IMPORT, msg);
+    deny(c, PH_DENY_IMPORT, msg);
     return NULL;
 }
 
@@ -321,9 +320,12 @@ static int boot(const char *src, size_t len)
         const char *at = where ? strstr(where, "plugin.js:") : NULL;
         size_t at_len = at ? strcspn(at, "\n)") : 0;
         char text[MAX_ERROR_TEXT];
-        snprintf(text, sizeof(text), "SyntaxError: %s%s%.*s", m ? m : "invalid module",
-                 at ? " at " : "", (int)at_len, at ? at : "");
-        fail(PH_SYNTAX_ERROR, text);
+        if (ph_ctl.denied) /* a static import, refused while compiling */
+            snprintf(text, sizeof(text), "%s", m ? m : "module imports are not allowed");
+        else
+            snprintf(text, sizeof(text), "SyntaxError: %s%s%.*s", m ? m : "invalid module",
+                     at ? " at " : "", (int)at_len, at ? at : "");
+        fail(ph_ctl.denied ? PH_CAPABILITY_DENIED : PH_SYNTAX_ERROR, text);
         return 1;
     }
     JS_FreeContext(cc);
@@ -351,8 +353,7 @@ static int boot(const char *src, size_t len)
     if (JS_IsException(mod))
         return -1;
     JSModuleDef *m = JS_VALUE_GET_PTR(mod);
-    if (JS_ResolveModule(ctx, mod) < 0) {
-        JS_FreeValue(ctx, mod);
+    if (JS_ResolveModule(ctx, mod) < 0) { /* it frees the module itself */
         fail_with_exception(PH_JS_EXCEPTION);
         return 1;
     }
