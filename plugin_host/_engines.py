@@ -225,25 +225,31 @@ class WasmtimeEngine:
 
 
 _lock = threading.Lock()
-_engines: dict[tuple, object] = {}
-
-# wasmer-python objects are "unsendable": usable only on the thread that made them.
+_engines: dict[tuple[str, str], object] = {}
+# wasmer-python objects are "unsendable": usable only on the thread that made them. Keep them
+# in thread-local storage (not keyed by thread id: ids are reused after a thread dies).
 THREAD_BOUND = frozenset({"wasmer"})
+_local = threading.local()
 
 
 def get_engine(name: str, wasm: bytes, sha256: str):
     """One compiled module per (engine, runtime) per process, or per thread for wasmer."""
     if name not in ENGINES:
         raise ConfigurationError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
-    key = (name, sha256, threading.get_ident() if name in THREAD_BOUND else None)
+    if name in THREAD_BOUND:
+        cache = _local.__dict__.setdefault("engines", {})
+        return cache.get((name, sha256)) or cache.setdefault((name, sha256), _make(name, wasm, sha256))
     with _lock:
-        engine = _engines.get(key)
+        engine = _engines.get((name, sha256))
         if engine is None:
-            try:
-                engine = (WasmerEngine if name == "wasmer" else WasmtimeEngine)(wasm, sha256)
-            except ConfigurationError:
-                raise
-            except Exception as e:
-                raise RuntimeUnavailable(f"{name} could not compile the guest runtime: {e}") from e
-            _engines[key] = engine
+            engine = _engines[(name, sha256)] = _make(name, wasm, sha256)
         return engine
+
+
+def _make(name: str, wasm: bytes, sha256: str):
+    try:
+        return (WasmerEngine if name == "wasmer" else WasmtimeEngine)(wasm, sha256)
+    except ConfigurationError:
+        raise
+    except Exception as e:
+        raise RuntimeUnavailable(f"{name} could not compile the guest runtime: {e}") from e

@@ -11,7 +11,7 @@ from ._codec import canonical, sha256_hex
 KiB = 1024
 MiB = 1024 * KiB
 
-DEFAULT_GAS_LIMIT = 100_000_000
+DEFAULT_GAS_LIMIT = 25_000_000
 DEFAULT_MEMORY_LIMIT = 64 * MiB
 DEFAULT_STACK_LIMIT = 192 * KiB
 MAX_STACK_LIMIT = 208 * KiB  # the guest's shadow stack is 256 KiB; C frames below the JS limit need the rest

@@ -112,10 +112,11 @@ def build(lock: dict, out: Path, metered: bool) -> Path:
     cflags = ["-O2", "-flto", "-D_GNU_SOURCE", "-DNDEBUG", f"-I{src}", f"-I{work}", f"-I{HARNESS}"]
     cflags += lock["cflags"]
     # every instrumented file reports its stack depth (meter.c explains why) ...
-    instrument = ["-finstrument-function-entry-bare", "-include", "ph_alloca.h"]
-    # ... and, in the real guest, pays one unit of gas per basic block
+    instrument = ["-finstrument-function-entry-bare", "-include", "ph_instrument.h"]
+    # ... and, in the real guest, pays one unit of gas per basic block and per 16 bytes of
+    # bulk memory work
     if metered:
-        instrument.append("-fsanitize-coverage=" + lock["coverage"])
+        instrument += ["-fsanitize-coverage=" + lock["coverage"], "-DPH_METERED"]
 
     jobs = [(src / f, instrument) for f in QUICKJS_FILES]
     jobs += [(HARNESS / f, instrument) for f in HARNESS_METERED]

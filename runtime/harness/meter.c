@@ -144,7 +144,7 @@ const JSMallocFunctions ph_malloc_functions = {
  *
  * The lowest stack pointer is recorded by two hooks in instrumented code: every function entry
  * (-finstrument-function-entry-bare calls the function below after the prologue has made the
- * frame) and every alloca (ph_alloca.h). What they cannot see is the frames of uninstrumented
+ * frame) and every alloca (ph_instrument.h). What they cannot see is the frames of uninstrumented
  * code called from the deepest instrumented frame: libc (memcpy and friends, strtod, the
  * snprintf family without float formats, qsort, libm) and this file and alloc.c. None of them
  * keeps more than a few hundred bytes of locals; STACK_SLACK covers them many times over. Tests
