@@ -31,6 +31,21 @@ from .errors import (
     RuntimeUnavailable,
     StackOverflow,
 )
+from .errors import (
+    BadSignature,
+    HashMismatch,
+    IndexCheckFailed,
+    InvalidKey,
+    InvalidMetadata,
+    NotFound,
+    PluginInactive,
+    PolicyViolation,
+    RegistryError,
+    SourceTooLarge,
+    UnknownAuditor,
+    VersionConflict,
+)
+from .registry import Attestation, PluginRecord, PluginRegistry, RegistryPolicy
 
 __version__ = "0.1.0"
 
@@ -59,4 +74,20 @@ __all__ = [
     "CapabilityDenied",
     "LogLimitExceeded",
     "GuestFault",
+    "PluginRegistry",
+    "RegistryPolicy",
+    "PluginRecord",
+    "Attestation",
+    "RegistryError",
+    "InvalidMetadata",
+    "SourceTooLarge",
+    "HashMismatch",
+    "VersionConflict",
+    "NotFound",
+    "PluginInactive",
+    "PolicyViolation",
+    "InvalidKey",
+    "BadSignature",
+    "UnknownAuditor",
+    "IndexCheckFailed",
 ]

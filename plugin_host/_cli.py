@@ -1,9 +1,11 @@
-"""The ``plugin-host`` command line."""
+"""The ``plugin-host`` command line: run plugin files, and manage a plugin registry.
+
+Exit status: 0 ok, 1 a plugin or registry error, 2 a usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -13,6 +15,7 @@ import msgspec
 from . import FrozenRealm, PluginError
 from ._codec import sha256_hex
 from ._receipt import DEFAULT_GAS_LIMIT
+from .registry._commands import UsageError, add_commands, print_json
 
 EXIT_PLUGIN_ERROR = 1
 EXIT_USAGE = 2
@@ -25,11 +28,7 @@ def _read_input(text: Optional[str]) -> Any:
     try:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError as e:
-        raise SystemExit(f"plugin-host: --input is not JSON: {e}")
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
+        raise UsageError(f"--input is not JSON: {e}") from None
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
@@ -43,12 +42,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     realm = FrozenRealm(source, engine=args.engine, gas_limit=args.gas, capabilities=args.capability or ())
     result = realm.call(args.function, _read_input(args.input))
     if args.json:
-        _print_json({"output": result.output, "gas_used": result.gas_used, "logs": result.logs,
-                     "receipt": result.receipt, "digest": result.receipt.digest()})
+        print_json({"output": result.output, "gas_used": result.gas_used, "logs": result.logs,
+                    "receipt": result.receipt, "digest": result.receipt.digest()})
     else:
         if result.logs:
             sys.stderr.write(result.logs)
-        _print_json(result.output)
+        print_json(result.output)
         print(f"gas used: {result.gas_used}   receipt: {result.receipt.digest()}", file=sys.stderr)
     return 0
 
@@ -80,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="a short tour of the realm")
     p.add_argument("--fresh", action="store_true", help="start from an empty data directory")
     p.set_defaults(func=cmd_demo)
+
+    add_commands(sub, _read_input)
     return ap
 
 
@@ -88,11 +89,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return args.func(args)
     except PluginError as e:
-        print(f"plugin-host: {type(e).__name__}: {e}", file=sys.stderr)
-        return EXIT_PLUGIN_ERROR
-    except OSError as e:
-        print(f"plugin-host: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(args, type(e).__name__, str(e), EXIT_PLUGIN_ERROR)
+    except UsageError as e:
+        return _fail(args, "UsageError", str(e), EXIT_USAGE)
+    except OSError as e:  # a file named on the command line is missing or unreadable
+        return _fail(args, type(e).__name__, str(e), EXIT_USAGE)
+
+
+def _fail(args: argparse.Namespace, kind: str, message: str, status: int) -> int:
+    print(f"plugin-host: {kind}: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print_json({"error": {"type": kind, "message": message}})
+    return status
 
 
 if __name__ == "__main__":

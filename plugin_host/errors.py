@@ -140,3 +140,110 @@ class LogLimitExceeded(PluginError):
 class GuestFault(PluginError):
     """The guest stopped for a reason that is not the plugin's doing (an engine or harness
     fault). The realm recovers with a fresh instance; please report it."""
+
+
+# ---- the plugin registry (plugin_host.registry) -------------------------------------------
+
+
+class RegistryError(PluginError):
+    """Base of the registry's errors; raised as itself when the registry's database cannot be
+    opened, is not a plugin-host registry, or is from a newer plugin-host."""
+
+
+class InvalidMetadata(RegistryError):
+    """The plugin's ``export const metadata`` is missing or does not meet the schema."""
+
+
+class SourceTooLarge(RegistryError):
+    """The plugin source is over the registry's size limit (``limit`` bytes)."""
+
+    def __init__(self, message: str, *, limit: int):
+        super().__init__(message)
+        self.limit = limit
+
+
+class HashMismatch(RegistryError):
+    """A sha256 is not the one it was pinned to: ``expected`` vs ``actual``. Raised for an
+    install with the wrong ``expected_sha256``, a stored source that no longer hashes to its
+    pin (the database was tampered with), or an attestation about another plugin."""
+
+    def __init__(self, message: str, *, expected: str, actual: str):
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class VersionConflict(RegistryError):
+    """``name@version`` is already installed with different code (``installed_sha256``): an
+    upgrade is a new version, never an in-place change."""
+
+    def __init__(self, message: str, *, name: str, version: str, installed_sha256: str):
+        super().__init__(message)
+        self.name = name
+        self.version = version
+        self.installed_sha256 = installed_sha256
+
+
+class NotFound(RegistryError):
+    """No installed plugin matches ``ref`` (a sha256 or ``name@version``)."""
+
+    def __init__(self, message: str, *, ref: str):
+        super().__init__(message)
+        self.ref = ref
+
+
+class PluginInactive(RegistryError):
+    """The plugin is installed but not active, so the registry will not run it."""
+
+    def __init__(self, message: str, *, sha256: str):
+        super().__init__(message)
+        self.sha256 = sha256
+
+
+class PolicyViolation(RegistryError):
+    """The plugin does not meet the registry's curation policy; ``reasons`` says why."""
+
+    def __init__(self, message: str, *, reasons: "tuple[str, ...]" = ()):
+        super().__init__(message)
+        self.reasons = tuple(reasons)
+
+
+class InvalidKey(RegistryError):
+    """A key is not in NEAR's text format (``ed25519:<base58>``) or is inconsistent."""
+
+
+class BadSignature(RegistryError):
+    """An attestation's signature does not verify over its statement."""
+
+
+class UnknownAuditor(RegistryError):
+    """The attestation's auditor, or its public key, is not registered with the registry."""
+
+    def __init__(self, message: str, *, auditor: str):
+        super().__init__(message)
+        self.auditor = auditor
+
+
+class IndexCheckFailed(RegistryError):
+    """The curated index (``registry/``) does not match the plugins it pins; ``problems``
+    lists every mismatch."""
+
+    def __init__(self, message: str, *, problems: "tuple[str, ...]" = ()):
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+
+__all__ += [
+    "RegistryError",
+    "InvalidMetadata",
+    "SourceTooLarge",
+    "HashMismatch",
+    "VersionConflict",
+    "NotFound",
+    "PluginInactive",
+    "PolicyViolation",
+    "InvalidKey",
+    "BadSignature",
+    "UnknownAuditor",
+    "IndexCheckFailed",
+]
