@@ -11,6 +11,7 @@ code: it lives in the user's cache directory with the same trust as the Python e
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import platform
@@ -244,6 +245,13 @@ def get_engine(name: str, wasm: bytes, sha256: str):
         if engine is None:
             engine = _engines[(name, sha256)] = _make(name, wasm, sha256)
         return engine
+
+
+@atexit.register
+def _release() -> None:
+    # wasmtime-py's finalizers fail noisily if they run after its ffi module is torn down
+    _engines.clear()
+    _local.__dict__.clear()
 
 
 def _make(name: str, wasm: bytes, sha256: str):

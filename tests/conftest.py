@@ -11,3 +11,8 @@ ENGINES = ("wasmer", "wasmtime")
 @pytest.fixture(params=ENGINES)
 def engine(request):
     return request.param
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-gas-snapshot", action="store_true",
+                     help="rewrite tests/gas-snapshot.json with the gas measured now")

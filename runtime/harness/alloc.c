@@ -31,11 +31,22 @@ typedef struct header {
     uint32_t magic;
 } header_t;
 
-#define MAGIC 0x70680a11u
+/* Two arenas. `main` holds the realm and everything calls allocate. `scratch` holds the
+ * throwaway compiler runtime during load: it lives above main's region and is zeroed and
+ * abandoned before the snapshot, so compiling leaves no garbage inside the restored range. */
+typedef struct arena {
+    char *free_lists[NCLASS];
+    uintptr_t start, brk, end;
+    uint32_t magic;
+} arena_t;
+
+#define MAGIC_MAIN 0x70680a11u
+#define MAGIC_SCRATCH 0x70680a22u
 
 extern char __heap_base;
-static char *free_lists[NCLASS];
-static uintptr_t brk_ptr, brk_end;
+static arena_t main_arena = { .magic = MAGIC_MAIN };
+static arena_t scratch_arena = { .magic = MAGIC_SCRATCH };
+static arena_t *current = &main_arena;
 
 static unsigned class_of(size_t s)
 {
@@ -55,44 +66,56 @@ static size_t class_size(unsigned c)
     return ((size_t)1 << k) + sub * ((size_t)1 << (k - 2));
 }
 
-/* Make [brk_ptr, brk_ptr + need) ours. */
-static int grow(size_t need, size_t extra)
+static void init_main(void)
 {
-    if (!brk_end) {
-        brk_ptr = ((uintptr_t)&__heap_base + 15) & ~(uintptr_t)15;
-        brk_end = (uintptr_t)__builtin_wasm_memory_size(0) * WASM_PAGE;
+    if (!main_arena.end) {
+        main_arena.start = main_arena.brk = ((uintptr_t)&__heap_base + 15) & ~(uintptr_t)15;
+        main_arena.end = (uintptr_t)__builtin_wasm_memory_size(0) * WASM_PAGE;
     }
-    if (brk_end - brk_ptr >= need)
+}
+
+/* Make [a->brk, a->brk + need) belong to arena a. */
+static int grow(arena_t *a, size_t need, size_t extra)
+{
+    init_main();
+    if (a->end - a->brk >= need)
         return 0;
-    size_t want = need - (brk_end - brk_ptr) + extra;
+    /* the arena can only extend in place if nothing was grown above it since */
+    uintptr_t mem_end = (uintptr_t)__builtin_wasm_memory_size(0) * WASM_PAGE;
+    size_t have = a->end == mem_end ? a->end - a->brk : 0;
+    size_t want = need - have + extra;
     size_t pages = (want + WASM_PAGE - 1) / WASM_PAGE;
     size_t old = __builtin_wasm_memory_grow(0, pages);
     if (old == (size_t)-1)
         return -1;
-    if (old * WASM_PAGE != brk_end) /* somebody else grew memory: start over at the new pages */
-        brk_ptr = old * WASM_PAGE;
-    brk_end = (old + pages) * WASM_PAGE;
-    return brk_end - brk_ptr >= need ? 0 : -1;
+    if (old * WASM_PAGE != a->end) { /* not contiguous: continue in the new pages */
+        a->brk = old * WASM_PAGE;
+        if (!a->start)
+            a->start = a->brk;
+    }
+    a->end = (old + pages) * WASM_PAGE;
+    return a->end - a->brk >= need ? 0 : -1;
 }
 
 void *ph_alloc(size_t size)
 {
     if (size > MAX_REQUEST)
         return NULL;
+    arena_t *a = current;
     unsigned c = class_of(size + HEADER);
-    char *block = free_lists[c];
+    char *block = a->free_lists[c];
     if (block) {
-        free_lists[c] = *(char **)(block + HEADER);
+        a->free_lists[c] = *(char **)(block + HEADER);
     } else {
         size_t n = class_size(c);
-        if (grow(n, n > GROW_MIN ? 0 : GROW_MIN))
+        if (grow(a, n, n > GROW_MIN ? 0 : GROW_MIN))
             return NULL;
-        block = (char *)brk_ptr;
-        brk_ptr += n;
+        block = (char *)a->brk;
+        a->brk += n;
     }
     header_t *h = (header_t *)block;
     h->cls = c;
-    h->magic = MAGIC;
+    h->magic = a->magic;
     return block + HEADER;
 }
 
@@ -102,11 +125,12 @@ void ph_release(void *ptr)
         return;
     char *block = (char *)ptr - HEADER;
     header_t *h = (header_t *)block;
-    if (h->magic != MAGIC || h->cls >= NCLASS)
+    arena_t *a = h->magic == MAGIC_MAIN ? &main_arena : h->magic == MAGIC_SCRATCH ? &scratch_arena : NULL;
+    if (!a || h->cls >= NCLASS)
         __builtin_trap(); /* a corrupted heap must never limp on: the host replaces the instance */
     h->magic = 0;
-    *(char **)ptr = free_lists[h->cls];
-    free_lists[h->cls] = block;
+    *(char **)ptr = a->free_lists[h->cls];
+    a->free_lists[h->cls] = block;
 }
 
 size_t ph_usable(const void *ptr)
@@ -134,16 +158,45 @@ void *ph_resize(void *ptr, size_t size)
 
 uintptr_t ph_heap_high(void)
 {
-    if (!brk_end)
-        grow(0, 0);
-    return brk_ptr;
+    init_main();
+    return main_arena.brk;
 }
 
 /* Free space above the bump pointer costs nothing to restore; having it means ordinary calls
  * do not grow memory (growth makes the host replace the instance). */
 void ph_reserve_headroom(size_t bytes)
 {
-    grow(bytes, 0);
+    grow(&main_arena, bytes, 0);
+}
+
+/* While on, allocations come from the scratch arena. The first time, main_room bytes of main's
+ * own space are reserved first, so that main keeps growing contiguously below scratch. */
+void ph_use_scratch(int on, size_t main_room)
+{
+    if (on && !scratch_arena.end)
+        grow(&main_arena, main_room, 0);
+    current = on ? &scratch_arena : &main_arena;
+}
+
+/* One allocation from scratch whatever arena is current (for load-time work tables). */
+void *ph_alloc_scratch(size_t size)
+{
+    arena_t *was = current;
+    current = &scratch_arena;
+    void *p = ph_alloc(size);
+    current = was;
+    return p;
+}
+
+/* Zero and forget everything the scratch arena handed out, so that memory above the main heap
+ * is all zeros again at the snapshot. */
+void ph_scratch_wipe(void)
+{
+    current = &main_arena;
+    if (scratch_arena.start)
+        memset((void *)scratch_arena.start, 0, scratch_arena.end - scratch_arena.start);
+    memset(scratch_arena.free_lists, 0, sizeof(scratch_arena.free_lists));
+    scratch_arena.brk = scratch_arena.start;
 }
 
 /* libc entry points, so that there is exactly one allocator in the module */

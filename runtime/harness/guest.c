@@ -20,6 +20,7 @@ ph_ctl_t ph_ctl = { .abi_version = PH_ABI_VERSION };
 
 #define INBUF_SIZE 16384
 #define HEADROOM (1u << 20)
+#define MAIN_ROOM (2u << 20) /* main's space below the scratch arena */
 #define MAX_ERROR_TEXT 4096
 
 static char inbuf[INBUF_SIZE];
@@ -187,35 +188,29 @@ static JSValue console_write(JSContext *c, JSValueConst this_val, int argc, JSVa
     for (int i = 0; i < argc; i++) {
         if (i && ph_buf_put(&logbuf, " ", 1))
             break;
-        if (JS_IsString(argv[i])) {
-            size_t n;
-            const char *s = JS_ToCStringLen(ctx, &n, argv[i]);
-            if (!s)
-                return JS_EXCEPTION;
+        /* plain data as JSON; everything else as String(value) */
+        size_t mark = logbuf.len;
+        if (JS_IsObject(argv[i]) && !JS_IsFunction(c, argv[i]) &&
+            (ph_encode(c, argv[i], &logbuf, 32, err, sizeof(err)) == 0 || logbuf.overflow))
+            continue;
+        logbuf.len = mark;
+        size_t n;
+        const char *s = JS_ToCStringLen(c, &n, argv[i]);
+        if (s) {
             ph_buf_put(&logbuf, s, n);
-            JS_FreeCString(ctx, s);
-        } else {
-            size_t mark = logbuf.len;
-            if (ph_encode(ctx, argv[i], &logbuf, 32, err, sizeof(err)) && !logbuf.overflow) {
-                /* not plain data: fall back to String(value) */
-                logbuf.len = mark;
-                JSValue t = text_of(argv[i]);
-                const char *s = JS_ToCString(ctx, t);
-                if (s) {
-                    ph_buf_put(&logbuf, s, strlen(s));
-                    JS_FreeCString(ctx, s);
-                }
-                JS_FreeValue(ctx, t);
-            }
+            JS_FreeCString(c, s);
+        } else { /* String(value) threw */
+            JS_FreeValue(c, JS_GetException(c));
+            ph_buf_put(&logbuf, "<unprintable>", 13);
         }
     }
     ph_buf_put(&logbuf, "\n", 1);
     if (logbuf.overflow) {
         log_overflow = 1;
-        JS_ThrowRangeError(ctx, "captured log exceeds the log size limit");
-        JSValue exc = JS_GetException(ctx);
-        JS_SetUncatchableError(ctx, exc);
-        return JS_Throw(ctx, exc);
+        JS_ThrowRangeError(c, "captured log exceeds the log size limit");
+        JSValue exc = JS_GetException(c);
+        JS_SetUncatchableError(c, exc);
+        return JS_Throw(c, exc);
     }
     return JS_UNDEFINED;
 }
@@ -293,14 +288,15 @@ static JSValue settle(JSValue v, const char **unsettled)
 
 static int boot(const char *src, size_t len)
 {
-    rt = JS_NewRuntime2(&ph_malloc_functions, NULL);
-    if (!rt)
+    /* 1. Compile, in a throwaway runtime on the scratch arena: the compiler's garbage never
+     *    reaches the main heap, so it is never part of what the host restores. */
+    ph_use_scratch(1, MAIN_ROOM);
+    JSRuntime *crt = JS_NewRuntime2(&ph_malloc_functions, NULL);
+    if (!crt)
         return -1;
-    ph_heap_limit_set(ph_ctl.memory_limit);
-    JS_SetMaxStackSize(rt, ph_ctl.stack_limit);
-    JS_SetModuleLoaderFunc(rt, NULL, deny_import, NULL);
-
-    JSContext *cc = JS_NewContextRaw(rt);
+    JS_SetMaxStackSize(crt, ph_ctl.stack_limit);
+    JS_SetModuleLoaderFunc(crt, NULL, deny_import, NULL);
+    JSContext *cc = JS_NewContextRaw(crt);
     if (!cc || JS_AddIntrinsicBaseObjects(cc) || JS_AddIntrinsicEval(cc))
         return -1;
     JS_AddIntrinsicRegExpCompiler(cc);
@@ -325,11 +321,19 @@ static int boot(const char *src, size_t len)
         else
             snprintf(text, sizeof(text), "SyntaxError: %s%s%.*s", m ? m : "invalid module",
                      at ? " at " : "", (int)at_len, at ? at : "");
+        ph_scratch_wipe();
         fail(ph_ctl.denied ? PH_CAPABILITY_DENIED : PH_SYNTAX_ERROR, text);
         return 1;
     }
-    JS_FreeContext(cc);
 
+    /* 2. The realm, on the main arena. The compiler runtime is simply abandoned. */
+    ph_use_scratch(0, 0);
+    rt = JS_NewRuntime2(&ph_malloc_functions, NULL);
+    if (!rt)
+        return -1;
+    ph_heap_limit_set(ph_ctl.memory_limit);
+    JS_SetMaxStackSize(rt, ph_ctl.stack_limit);
+    JS_SetModuleLoaderFunc(rt, NULL, deny_import, NULL);
     ctx = JS_NewContextRaw(rt);
     if (!ctx || JS_AddIntrinsicBaseObjects(ctx) || JS_AddIntrinsicRegExp(ctx) ||
         JS_AddIntrinsicJSON(ctx) || JS_AddIntrinsicProxy(ctx) || JS_AddIntrinsicMapSet(ctx) ||
@@ -346,10 +350,9 @@ static int boot(const char *src, size_t len)
     if (JS_IsException(roots) || ph_lockdown(ctx, roots) < 0)
         return -1;
     JS_FreeValue(ctx, roots);
-    js_free_rt(rt, lock_bc);
 
     JSValue mod = JS_ReadObject(ctx, plugin_bc, plugin_len, JS_READ_OBJ_BYTECODE);
-    js_free_rt(rt, plugin_bc);
+    ph_scratch_wipe(); /* the bytecode was the last thing read from scratch */
     if (JS_IsException(mod))
         return -1;
     JSModuleDef *m = JS_VALUE_GET_PTR(mod);

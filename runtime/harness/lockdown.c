@@ -24,9 +24,11 @@ static int ptrset_add(JSContext *ctx, ptrset_t *s, uintptr_t p)
 {
     if ((s->count + 1) * 2 > s->cap) {
         uint32_t cap = s->cap ? s->cap * 2 : 4096;
-        uintptr_t *slots = js_mallocz(ctx, cap * sizeof(uintptr_t));
+        /* load-time tables live in the scratch arena: they leave nothing in the snapshot */
+        uintptr_t *slots = ph_alloc_scratch(cap * sizeof(uintptr_t));
         if (!slots)
             return -1;
+        memset(slots, 0, cap * sizeof(uintptr_t));
         for (uint32_t i = 0; i < s->cap; i++) {
             if (!s->slots[i])
                 continue;
@@ -35,7 +37,7 @@ static int ptrset_add(JSContext *ctx, ptrset_t *s, uintptr_t p)
                 j = (j + 1) & (cap - 1);
             slots[j] = s->slots[i];
         }
-        js_free(ctx, s->slots);
+        ph_release(s->slots);
         s->slots = slots;
         s->cap = cap;
     }
@@ -64,11 +66,14 @@ static int push(JSContext *ctx, vstack_t *st, JSValue v)
     }
     if (st->len == st->cap) {
         uint32_t cap = st->cap ? st->cap * 2 : 1024;
-        JSValue *items = js_realloc(ctx, st->items, cap * sizeof(JSValue));
+        JSValue *items = ph_alloc_scratch(cap * sizeof(JSValue));
         if (!items) {
             JS_FreeValue(ctx, v);
             return -1;
         }
+        if (st->len)
+            memcpy(items, st->items, st->len * sizeof(JSValue));
+        ph_release(st->items);
         st->items = items;
         st->cap = cap;
     }
@@ -128,7 +133,7 @@ int ph_lockdown(JSContext *ctx, JSValueConst roots)
 done:
     while (st.len)
         JS_FreeValue(ctx, st.items[--st.len]);
-    js_free(ctx, st.items);
-    js_free(ctx, seen.slots);
+    ph_release(st.items);
+    ph_release(seen.slots);
     return ret;
 }

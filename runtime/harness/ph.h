@@ -82,6 +82,9 @@ void ph_heap_limit_set(size_t limit);
 int ph_heap_refused(void);
 void ph_heap_refused_clear(void);
 void ph_reserve_headroom(size_t bytes);
+void ph_use_scratch(int on, size_t main_room);
+void *ph_alloc_scratch(size_t size);
+void ph_scratch_wipe(void);
 uintptr_t ph_stack_low_watermark(void);
 void ph_stack_reset(void);
 

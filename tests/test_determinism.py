@@ -1,0 +1,166 @@
+"""Determinism: same (runtime, plugin, function, input, limits) -> same output bytes and gas,
+on both engines, in any call order, in any process. And the gas snapshot."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plugin_host import FrozenRealm, PluginError
+from plugin_host._codec import canonical
+
+# A Number plugin: float StableSwap-style math with transcendental functions.
+NUMBER_PLUGIN = """
+export function quote({ balances, amp, dx }) {
+  const n = balances.length;
+  let s = 0, d = 0;
+  for (const b of balances) s += b;
+  d = s;
+  for (let k = 0; k < 64; k++) {
+    let dp = d;
+    for (const b of balances) dp = dp * d / (b * n);
+    const prev = d;
+    d = (amp * n * s + dp * n) * d / ((amp * n - 1) * d + (n + 1) * dp);
+    if (Math.abs(d - prev) < 1e-9) break;
+  }
+  return { d, out: dx * Math.exp(-dx / d) * Math.cbrt(1 + Math.sin(amp)), impact: Math.atan2(dx, d) };
+}
+"""
+
+# A BigInt plugin: Curve's get_D in integers.
+BIGINT_PLUGIN = """
+export function getD({ xp, amp }) {
+  const n = BigInt(xp.length);
+  let s = 0n;
+  for (const x of xp) s += x;
+  if (s === 0n) return 0n;
+  let d = s;
+  const ann = amp * n;
+  for (let i = 0; i < 255; i++) {
+    let dp = d;
+    for (const x of xp) dp = dp * d / (x * n);
+    const prev = d;
+    d = (ann * s + dp * n) * d / ((ann - 1n) * d + (n + 1n) * dp);
+    if (d > prev ? d - prev <= 1n : prev - d <= 1n) return d;
+  }
+  throw new Error("D did not converge");
+}
+"""
+
+PLUGINS = {"number": (NUMBER_PLUGIN, "quote"), "bigint": (BIGINT_PLUGIN, "getD")}
+
+floats = st.floats(min_value=1.0, max_value=1e9, allow_nan=False)
+number_inputs = st.fixed_dictionaries({
+    "balances": st.lists(floats, min_size=2, max_size=6),
+    "amp": st.floats(min_value=1.0, max_value=5000.0),
+    "dx": st.floats(min_value=0.0, max_value=1e6),
+})
+bigint_inputs = st.fixed_dictionaries({
+    "xp": st.lists(st.integers(min_value=1, max_value=10**30), min_size=2, max_size=8),
+    "amp": st.integers(min_value=1, max_value=5000),
+})
+INPUTS = {"number": number_inputs, "bigint": bigint_inputs}
+
+
+def outcome(realm, function, data):
+    """Output bytes and gas, or the error type and gas: what must repeat."""
+    try:
+        res = realm.call(function, data)
+        return ("ok", canonical(res.output), res.gas_used, res.receipt.digest())
+    except PluginError as e:
+        return (type(e).__name__, e.message, e.receipt.gas_used, e.receipt.digest())
+
+
+@pytest.fixture(scope="module")
+def realms():
+    return {(kind, eng): FrozenRealm(src, engine=eng)
+            for kind, (src, _) in PLUGINS.items() for eng in ("wasmer", "wasmtime")}
+
+
+@pytest.mark.parametrize("kind", list(PLUGINS))
+def test_engines_agree(realms, kind):
+    fn = PLUGINS[kind][1]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(INPUTS[kind])
+    def check(data):
+        assert outcome(realms[kind, "wasmer"], fn, data) == outcome(realms[kind, "wasmtime"], fn, data)
+
+    check()
+
+
+@pytest.mark.parametrize("kind", list(PLUGINS))
+def test_call_order_does_not_matter(realms, kind):
+    fn = PLUGINS[kind][1]
+    src = PLUGINS[kind][0]
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(INPUTS[kind], st.lists(INPUTS[kind], max_size=5))
+    def check(data, before):
+        fresh = FrozenRealm(src)
+        expected = outcome(fresh, fn, data)
+        used = realms[kind, "wasmer"]
+        for other in before:
+            outcome(used, fn, other)
+        assert outcome(used, fn, data) == expected
+
+    check()
+
+
+def test_a_fresh_process_agrees(realms, tmp_path):
+    cases = [("bigint", {"xp": [10**24, 10**24, 10**24], "amp": 100}),
+             ("bigint", {"xp": [1, 10**30], "amp": 1}),
+             ("number", {"balances": [1e6, 2e6, 3.5e6], "amp": 85.0, "dx": 1234.5})]
+    here = [outcome(realms[kind, "wasmer"], PLUGINS[kind][1], data)[1:] for kind, data in cases]
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import json, sys\n"
+        "from plugin_host import FrozenRealm\n"
+        "from plugin_host._codec import canonical\n"
+        f"from tests.test_determinism import PLUGINS, outcome\n"
+        "cases = json.loads(sys.stdin.read())\n"
+        "out = []\n"
+        "for kind, data in cases:\n"
+        "    src, fn = PLUGINS[kind]\n"
+        "    r = outcome(FrozenRealm(src, engine='wasmtime'), fn, data)\n"
+        "    out.append([r[1].decode() if isinstance(r[1], bytes) else r[1], r[2], r[3]])\n"
+        "print(json.dumps(out))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    proc = subprocess.run([sys.executable, str(script)], input=json.dumps(cases), capture_output=True,
+                          text=True, env=env, cwd=root, check=True)
+    there = json.loads(proc.stdout)
+    assert [[h[0].decode(), h[1], h[2]] for h in here] == there
+
+
+# ---- the gas snapshot ----------------------------------------------------------------------
+
+SNAPSHOT = Path(__file__).with_name("gas-snapshot.json")
+
+SNAPSHOT_CALLS = {
+    "bigint.getD[3x1e24,A=100]": ("bigint", {"xp": [10**24] * 3, "amp": 100}),
+    "bigint.getD[8 coins]": ("bigint", {"xp": [10**18 * (i + 1) for i in range(8)], "amp": 2000}),
+    "number.quote[3 coins]": ("number", {"balances": [1e6, 2e6, 3e6], "amp": 100.0, "dx": 1000.0}),
+}
+
+
+def current_snapshot(realms):
+    return {name: outcome(realms[kind, "wasmer"], PLUGINS[kind][1], data)[2]
+            for name, (kind, data) in SNAPSHOT_CALLS.items()}
+
+
+def test_gas_snapshot(realms, request):
+    """Like Foundry's .gas-snapshot: any runtime change that moves gas shows up in review.
+    Refresh with: pytest tests/test_determinism.py --update-gas-snapshot"""
+    now = current_snapshot(realms)
+    if request.config.getoption("--update-gas-snapshot"):
+        SNAPSHOT.write_text(json.dumps(now, indent=2, sort_keys=True) + "\n")
+    recorded = json.loads(SNAPSHOT.read_text())
+    assert now == recorded, "gas moved: review the change, then run with --update-gas-snapshot"
