@@ -59,7 +59,18 @@ def _check(value: Any, depth: int, max_depth: int, path: str) -> Any:
 
 
 def encode(value: Any, max_depth: int = 64) -> bytes:
-    """Canonical bytes of an input value; raises InvalidInput for anything that cannot cross."""
+    """Canonical bytes of an input value; raises InvalidInput for anything that cannot cross.
+
+    Fast path: if msgspec's encoding decodes back to an equal value, nothing was lost (a NaN,
+    a tuple, a non-str key, a datetime or a Struct would not compare equal) and the bytes are
+    canonical. Otherwise the strict walk explains what is wrong, or normalises tuples and
+    Structs. Nesting depth is enforced by the guest as well."""
+    try:
+        data = _encoder.encode(value)
+        if _decoder.decode(data) == value:
+            return data
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError, msgspec.MsgspecError):
+        pass
     checked = _check(value, 0, max_depth, "input")
     try:
         return _encoder.encode(checked)

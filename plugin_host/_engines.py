@@ -4,23 +4,21 @@ The guest imports nothing, exports a memory and four functions, and every call t
 returns one i32; that is all an engine has to do. wasmer (cranelift) is the default; wasmtime
 is the second engine that keeps us honest (same bytes, same gas).
 
-Compiled modules are cached on disk, keyed by (engine, engine version, machine, runtime
-sha256), so a new process deserializes instead of compiling (~0.8 s). The cache holds native
-code: it lives in the user's cache directory with the same trust as the Python environment.
+Compiled modules are cached on disk (_cache.py), keyed by (engine build, machine, runtime
+sha256), so a new process deserializes instead of compiling (~0.8 s).
 """
 
 from __future__ import annotations
 
 import atexit
 import ctypes
-import os
+import hashlib
 import platform
-import tempfile
 import threading
-from importlib import metadata
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
+from ._cache import cached_module
 from .errors import ConfigurationError, RuntimeUnavailable
 
 EXPORTS = ("ph_ctl_ptr", "ph_load", "ph_reserve", "ph_call")
@@ -43,32 +41,16 @@ class Instance(Protocol):
     def grow(self, pages: int) -> None: ...
 
 
-def cache_dir() -> Path:
-    explicit = os.environ.get("PLUGIN_HOST_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "plugin-host"
-
-
-def _cached_module(key: str, compile_: Callable[[], object], serialize: Callable[[object], bytes],
-                   deserialize: Callable[[Path], object]) -> object:
-    path = cache_dir() / f"{key}.module"
-    if path.exists():
-        try:
-            return deserialize(path)
-        except Exception:  # stale or damaged: compile again and replace it
-            pass
-    module = compile_()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(serialize(module))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache only costs start-up time
-    return module
+def _fingerprint(*packages) -> str:
+    """Identifies an engine build by its native libraries' size and mtime: a stat is cheap,
+    while importlib.metadata costs tens of milliseconds on first use (cold start matters)."""
+    parts = []
+    for pkg in packages:
+        root = Path(pkg.__file__).parent
+        for lib in sorted(root.rglob("*.so")) + sorted(root.rglob("*.pyd")) + sorted(root.rglob("*.dylib")):
+            st = lib.stat()
+            parts.append(f"{lib.name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def _view_at(addr: int, size: int) -> memoryview:
@@ -124,10 +106,13 @@ class WasmerEngine:
             from wasmer_compiler_cranelift import Compiler
         except ImportError as e:  # wheels exist only for CPython <= 3.10
             raise ConfigurationError(f"the wasmer engine is not available here ({e}); use engine='wasmtime'") from None
-        self._Instance = __import__("wasmer").Instance
+        import wasmer
+        import wasmer_compiler_cranelift
+
+        self._Instance = wasmer.Instance
         self._store = Store(engine.Universal(Compiler))
-        self.version = f"wasmer-{metadata.version('wasmer')}-cranelift-{metadata.version('wasmer_compiler_cranelift')}"
-        self.module = _cached_module(
+        self.version = f"wasmer-{wasmer.__version__}-cranelift-{_fingerprint(wasmer, wasmer_compiler_cranelift)}"
+        self.module = cached_module(
             f"{self.version}-{platform.machine()}-{sha256}",
             lambda: Module(self._store, wasm),
             lambda m: m.serialize(),
@@ -211,8 +196,8 @@ class WasmtimeEngine:
         config.max_wasm_stack = WASMTIME_MAX_STACK
         config.cranelift_opt_level = "speed"
         self._engine = wasmtime.Engine(config)
-        self.version = f"wasmtime-{metadata.version('wasmtime')}"
-        self.module = _cached_module(
+        self.version = f"wasmtime-{_fingerprint(wasmtime)}"
+        self.module = cached_module(
             f"{self.version}-{platform.machine()}-{sha256}",
             lambda: wasmtime.Module(self._engine, wasm),
             lambda m: m.serialize(),

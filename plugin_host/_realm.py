@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional, Union
 
 import msgspec
 
-from . import _abi, _codec
+from . import _abi, _cache, _codec
 from . import _guest
 from ._engines import THREAD_BOUND, Trap, get_engine
 from ._receipt import (
@@ -55,6 +55,8 @@ CAPABILITIES = frozenset(_abi.CAPABILITY_BITS)
 _BROKEN = "broken"  # the instance must be replaced before the next call
 # Tests set this to check every restore against the whole snapshot (slow: a full compare).
 _VERIFY_RESTORE = os.environ.get("PLUGIN_HOST_VERIFY_RESTORE") == "1"
+# Loaded realms are cached as memory images (see _cache.py); this turns that off.
+_IMAGE_CACHE = os.environ.get("PLUGIN_HOST_NO_IMAGE_CACHE") != "1"
 
 
 class CallResult(msgspec.Struct, frozen=True):
@@ -143,41 +145,68 @@ class FrozenRealm:
     # ---- loading ---------------------------------------------------------------------------
 
     def _load(self, src: bytes) -> None:
-        inst = self._engine.instantiate()
-        self._ctl = inst.call("ph_ctl_ptr")
-        mv = inst.memory()
-        version = _abi.CTL.unpack_from(mv, self._ctl)[0]
-        if version != _abi.ABI_VERSION:
-            raise GuestFault(f"the guest speaks ABI {version}, this host {_abi.ABI_VERSION}: rebuild the runtime")
         lim = self.limits
         bits = sum(_abi.CAPABILITY_BITS[c] for c in self.capabilities)
-        _abi.LOAD_PARAMS.pack_into(mv, self._ctl + _abi.OFF_LOAD_PARAMS, lim.memory, lim.stack, bits,
-                                   lim.output, lim.log, lim.depth)
-        _abi.GAS.pack_into(mv, self._ctl + _abi.OFF_GAS_LIMIT, lim.gas)
+        params = (lim.memory, lim.stack, bits, lim.output, lim.log, lim.depth)
+        # the gas limit is not in the key: a successful load does not depend on it (checked below)
+        key = _cache.image_key(_abi.ABI_VERSION, self.runtime_sha256, self.plugin_sha256, params)
+        cached = _cache.load_image(key) if _IMAGE_CACHE else None
+        if cached is not None:
+            self._adopt(*cached)
+            if self.load_gas_used > lim.gas:
+                raise OutOfGas(f"out of gas: loading the plugin used its whole budget of {lim.gas} gas",
+                               gas_limit=lim.gas)
+            return
+
+        inst = self._engine.instantiate()
+        ctl_addr = inst.call("ph_ctl_ptr")
+        mv = inst.memory()
+        version = _abi.CTL.unpack_from(mv, ctl_addr)[0]
+        if version != _abi.ABI_VERSION:
+            raise GuestFault(f"the guest speaks ABI {version}, this host {_abi.ABI_VERSION}: rebuild the runtime")
+        _abi.LOAD_PARAMS.pack_into(mv, ctl_addr + _abi.OFF_LOAD_PARAMS, *params)
+        _abi.GAS.pack_into(mv, ctl_addr + _abi.OFF_GAS_LIMIT, lim.gas)
         ptr = inst.call("ph_reserve", len(src) + 1)
         mv = inst.memory()
         mv[ptr:ptr + len(src)] = src
+        self._ctl = ctl_addr
         try:
             status = inst.call("ph_load", len(src))
         except Trap as trap:
             raise self._trap_error(inst, trap, lim.gas, "loading the plugin") from None
         mv = inst.memory()
-        ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
+        ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, ctl_addr))
         out = bytes(mv[ctl.out_ptr:ctl.out_ptr + ctl.out_len])
         if status != _abi.OK:
             raise self._status_error(status, ctl, out, lim.gas, "")
         report = _codec.decode(out)
-        self.exports: tuple[str, ...] = tuple(report["exports"])
-        self.metadata: dict = report["metadata"] if isinstance(report["metadata"], dict) else {}
-        self.load_gas_used: int = ctl.gas_used
         # the snapshot: everything up to the top of the heap; above it memory is fresh zeros
-        self._snap_high = ctl.dirty_high
-        self._snapshot = bytes(mv[:self._snap_high])
-        self._snapview = memoryview(self._snapshot)
-        self._mem_size = inst.memory_size()
-        self._in_ptr, self._in_cap = ctl.in_ptr, ctl.in_cap
-        self._inst = inst
+        image = bytes(mv[:ctl.dirty_high])
+        header = _cache.RealmImage(
+            exports=list(report["exports"]),
+            metadata=report["metadata"] if isinstance(report["metadata"], dict) else {},
+            load_gas_used=ctl.gas_used, ctl=ctl_addr, in_ptr=ctl.in_ptr, in_cap=ctl.in_cap,
+            mem_size=inst.memory_size(), image_sha256=_codec.sha256_hex(image))
+        self._adopt(header, image, inst)
+        if _IMAGE_CACHE:
+            _cache.store_image(key, header, image)
+
+    def _adopt(self, header: _cache.RealmImage, image: bytes, inst=None) -> None:
+        """Become the realm described by a load report and its memory image."""
+        self.exports: tuple[str, ...] = tuple(header.exports)
+        self.metadata: dict = header.metadata
+        self.load_gas_used: int = header.load_gas_used
+        self._ctl = header.ctl
+        self._in_ptr, self._in_cap = header.in_ptr, header.in_cap
+        self._mem_size = header.mem_size
+        self._snapshot = image
+        self._snapview = memoryview(image)
+        self._snap_high = len(image)
         self._dirty: Any = None
+        if inst is None:
+            self._fresh_instance()
+        else:
+            self._inst = inst
 
     def _fresh_instance(self) -> None:
         inst = self._engine.instantiate()

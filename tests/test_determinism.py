@@ -164,3 +164,33 @@ def test_gas_snapshot(realms, request):
         SNAPSHOT.write_text(json.dumps(now, indent=2, sort_keys=True) + "\n")
     recorded = json.loads(SNAPSHOT.read_text())
     assert now == recorded, "gas moved: review the change, then run with --update-gas-snapshot"
+
+
+# ---- the realm image cache -----------------------------------------------------------------
+
+def test_a_realm_from_the_image_cache_is_the_same_realm(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLUGIN_HOST_CACHE_DIR", str(tmp_path))  # engines stay compiled in-process
+    fresh = FrozenRealm(BIGINT_PLUGIN)
+    images = list((tmp_path / "realms").glob("*.image"))
+    assert len(images) == 1
+    cached = FrozenRealm(BIGINT_PLUGIN)
+    assert cached._snapshot == fresh._snapshot
+    assert (cached.exports, cached.metadata, cached.load_gas_used) == (fresh.exports, fresh.metadata,
+                                                                       fresh.load_gas_used)
+    for data in ({"xp": [10**24] * 3, "amp": 100}, {"xp": [5, 7], "amp": 1}):
+        assert outcome(cached, "getD", data) == outcome(fresh, "getD", data)
+
+    # a damaged image is ignored (and replaced)
+    images[0].write_bytes(images[0].read_bytes()[:-10] + b"0123456789")
+    again = FrozenRealm(BIGINT_PLUGIN)
+    assert again._snapshot == fresh._snapshot
+
+
+def test_a_cached_load_still_honours_the_gas_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLUGIN_HOST_CACHE_DIR", str(tmp_path))
+    src = "let s = 0; for (let i = 0; i < 20000; i++) s += i;\nexport function f() { return s; }"
+    needed = FrozenRealm(src).load_gas_used  # loads and caches
+    from plugin_host import OutOfGas
+    with pytest.raises(OutOfGas):
+        FrozenRealm(src, gas_limit=needed - 1)
+    assert FrozenRealm(src, gas_limit=needed).call("f").output == 199990000.0

@@ -247,7 +247,7 @@ static JSValue dec_container(dec_t *d, char close)
 {
     JSContext *ctx = d->ctx;
     if (++d->depth > d->max_depth)
-        return dec_fail(d, "input nested too deeply");
+        return dec_fail(d, "input nested deeper than the depth limit");
     d->p++;
     JSValue obj = close == '}' ? JS_NewObject(ctx) : JS_NewArray(ctx);
     if (JS_IsException(obj)) return dec_fail(d, "out of memory");

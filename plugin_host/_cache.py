@@ -1,0 +1,89 @@
+"""The on-disk cache: compiled engine modules and loaded-realm memory images.
+
+Both are pure functions of their keys (a compiled module of (engine build, runtime sha256); a
+realm image of (runtime sha256, plugin sha256, load limits)), so caching them changes no
+result, only start-up time. The directory holds native code: it has the same trust as the
+Python environment. ``PLUGIN_HOST_CACHE_DIR`` moves it; an unwritable cache only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Optional
+
+import msgspec
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("PLUGIN_HOST_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "plugin-host"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def cached_module(key: str, compile_: Callable[[], object], serialize: Callable[[object], bytes],
+                  deserialize: Callable[[Path], object]) -> object:
+    path = cache_dir() / f"{key}.module"
+    if path.exists():
+        try:
+            return deserialize(path)
+        except Exception:  # stale or damaged: compile again and replace it
+            pass
+    module = compile_()
+    _write_atomic(path, serialize(module))
+    return module
+
+
+class RealmImage(msgspec.Struct, frozen=True):
+    """What ph_load left behind: the report and the memory to restore into a fresh instance."""
+
+    exports: list[str]
+    metadata: dict
+    load_gas_used: int
+    ctl: int
+    in_ptr: int
+    in_cap: int
+    mem_size: int
+    image_sha256: str
+
+
+_HEADER = msgspec.json.Encoder()
+_HEADER_DECODER = msgspec.json.Decoder(RealmImage)
+
+
+def image_key(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def load_image(key: str) -> Optional[tuple[RealmImage, bytes]]:
+    path = cache_dir() / "realms" / f"{key}.image"
+    try:
+        data = path.read_bytes()
+        n = int.from_bytes(data[:4], "little")
+        header = _HEADER_DECODER.decode(data[4:4 + n])
+        image = data[4 + n:]
+    except (OSError, ValueError, msgspec.MsgspecError):
+        return None
+    if hashlib.sha256(image).hexdigest() != header.image_sha256:
+        return None  # damaged: load from source again
+    return header, image
+
+
+def store_image(key: str, header: RealmImage, image: bytes) -> None:
+    h = _HEADER.encode(header)
+    _write_atomic(cache_dir() / "realms" / f"{key}.image", len(h).to_bytes(4, "little") + h + image)
