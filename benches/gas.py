@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Gas bounds time: wall time per million gas over a corpus of bombs, and the metering overhead.
+
+    .venv/bin/python benches/gas.py [--engine wasmer|wasmtime|both] [--skip-overhead]
+
+1. Every bomb runs under the default gas limit until it stops (OutOfGas or a memory error); we
+   print the wall time and microseconds per million gas, and the worst ratio found. The worst
+   ratio times the default limit is the longest a call can run.
+2. Metering overhead: the same workloads on the real guest and on the same guest built without
+   the meter (runtime/build.py --unmetered), same engine, in one run. Target: <= 1.2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from plugin_host import DEFAULT_GAS_LIMIT, FrozenRealm, PluginError  # noqa: E402
+
+BOMBS = {
+    "while(true){}": "while (true) {}",
+    "regex backtracking": "return /(a+)+$/.test('a'.repeat(40) + 'b');",
+    "'x'.repeat(2**27)": "return 'x'.repeat(2 ** 27).length;",
+    "2n ** (2n ** 24n)": "return (2n ** (2n ** 24n)) > 0n;",
+    "BigInt mul/mod loop": "let a = 3n ** 50000n; for (;;) a = (a * a) % (7n ** 100000n);",
+    "BigInt toString loop": "const b = 7n ** 300000n; for (;;) b.toString();",
+    "parseFloat loop": "for (;;) parseFloat('1.2345678901234567890123e-300');",
+    "sort, costly comparator": "const a = Array.from({ length: 200000 }, (_, i) => (i * 7919) % 10007);"
+                               " a.sort((x, y) => { let s = 0; for (let i = 0; i < 100; i++) s += i; return x - y; });",
+    "deep JSON.stringify": "let o = {}; for (let i = 0; i < 1e6; i++) o = { o }; return JSON.stringify(o).length;",
+    "JSON round trips": "const o = Array.from({ length: 1000 }, (_, i) => ({ i, s: 'x'.repeat(100) }));"
+                        " for (;;) JSON.parse(JSON.stringify(o));",
+    "recursion to the stack limit": "const f = (n) => f(n + 1) + 1; return f(0);",
+    "recursion with catch": "const f = (n) => { try { return f(n + 1) + 1; } catch (e) { return f(n + 1); } }; return f(0);",
+    "Error objects": "for (;;) new Error('x');",
+    "TypedArray.copyWithin 32 MB": "const a = new Float64Array(1 << 22); for (;;) a.copyWithin(0, 1);",
+    "TypedArray.indexOf 16 MB": "const a = new Uint8Array(1 << 24); for (;;) a.indexOf(1);",
+    "string === 16 MB": "const a = 'x'.repeat(1 << 16).repeat(256), b = 'x'.repeat(1 << 16).repeat(256);"
+                        " let c = 0; for (;;) c += (a === b + '');",
+    "Proxy trap storm": "const p = new Proxy({}, { get: (t, k) => k.length }); let s = 0; for (;;) s += p.abc;",
+    "Array(2**32-1).fill": "return new Array(2 ** 32 - 1).fill(0).length;",
+}
+
+
+def run_bombs(engine: str) -> list[dict]:
+    names = list(BOMBS)
+    src = "\n".join(f"export function b{i}() {{ {BOMBS[n]} }}" for i, n in enumerate(names))
+    realm = FrozenRealm(src, engine=engine)
+    rows = []
+    for i, name in enumerate(names):
+        t = time.perf_counter()
+        try:
+            res = realm.call(f"b{i}")
+            outcome, gas = "returned", res.gas_used
+        except PluginError as e:
+            outcome, gas = type(e).__name__, e.receipt.gas_used
+        dt = time.perf_counter() - t
+        rows.append({"bomb": name, "outcome": outcome, "gas": gas, "ms": dt * 1e3,
+                     "us_per_mgas": dt * 1e6 / (gas / 1e6) if gas else 0.0})
+    return rows
+
+
+# ---- metering overhead ---------------------------------------------------------------------
+
+WORKLOADS = {
+    "Curve quote (BigInt)": ("plugins/curve-stable-swap.js", "calculateSwap", {
+        "tokenIn": "DAI", "tokenOut": "USDC", "amountIn": 10**21,
+        "poolState": {"tokens": ["DAI", "USDC", "USDT"], "balances": [10**24] * 3, "decimals": [18, 18, 18],
+                      "A": 100, "fee": 4000000, "adminFee": 5000000000}}),
+    "JS loop (Number)": (None, "loop", 200000),
+    "BigInt arithmetic": (None, "bigint", 300),
+    "regex": (None, "regex", 200),
+    "JSON": (None, "json", 200),
+}
+INLINE = """
+export function loop(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i * 7) % 1000003; return s; }
+export function bigint(n) { let a = 1n; for (let i = 0; i < n; i++) { a = a * 3n + 7n; a %= (1n << 4000n); } return a & 255n; }
+export function regex(n) { const s = 'ab'.repeat(200); let c = 0; for (let i = 0; i < n; i++) c += s.match(/a(b)/g).length; return c; }
+export function json(n) { const o = []; for (let i = 0; i < n; i++) o.push({ a: i, b: 'x' + i, c: [i, i + 1] }); return JSON.parse(JSON.stringify(o)).length; }
+"""
+
+
+def time_workloads(engine: str, calls: int) -> dict:
+    out = {}
+    inline = FrozenRealm(INLINE, engine=engine)
+    for name, (path, fn, data) in WORKLOADS.items():
+        realm = FrozenRealm((ROOT / path).read_text(), engine=engine) if path else inline
+        realm.call(fn, data)
+        samples = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            realm.call(fn, data)
+            samples.append(time.perf_counter() - t)
+        out[name] = statistics.median(samples) * 1e6
+    return out
+
+
+def overhead(engine: str, calls: int) -> list[dict]:
+    unmetered = ROOT / "runtime" / ".cache" / "guest-unmetered.wasm"
+    subprocess.run([sys.executable, str(ROOT / "runtime" / "build.py"), "--unmetered", str(unmetered)],
+                   check=True, stdout=subprocess.DEVNULL)
+    results = {}
+    for label, guest in (("metered", None), ("unmetered", str(unmetered))):
+        env = dict(os.environ)
+        env.pop("PLUGIN_HOST_GUEST", None)
+        if guest:
+            env["PLUGIN_HOST_GUEST"] = guest
+        proc = subprocess.run([sys.executable, __file__, "--_time", engine, "--calls", str(calls)],
+                              env=env, capture_output=True, text=True, check=True)
+        results[label] = json.loads(proc.stdout)
+    return [{"workload": w, "metered_us": results["metered"][w], "unmetered_us": results["unmetered"][w],
+             "ratio": results["metered"][w] / results["unmetered"][w]} for w in WORKLOADS]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", default="both", choices=("wasmer", "wasmtime", "both"))
+    ap.add_argument("--calls", type=int, default=300)
+    ap.add_argument("--skip-overhead", action="store_true")
+    ap.add_argument("--_time", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._time:
+        print(json.dumps(time_workloads(args._time, args.calls)))
+        return 0
+    engines = ("wasmer", "wasmtime") if args.engine == "both" else (args.engine,)
+    print(f"## Gas bounds time (default limit {DEFAULT_GAS_LIMIT:,} gas)\n")
+    print("| bomb | " + " | ".join(f"{e}: outcome, ms, µs/Mgas" for e in engines) + " |")
+    print("|---|" + "---|" * len(engines))
+    table = {e: run_bombs(e) for e in engines}
+    worst = {e: max(table[e], key=lambda r: r["us_per_mgas"] if r["gas"] > 1e6 else 0) for e in engines}
+    for k, name in enumerate(BOMBS):
+        cells = [f"{table[e][k]['outcome']}, {table[e][k]['ms']:.1f}, {table[e][k]['us_per_mgas']:.0f}" for e in engines]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    for e in engines:
+        w = worst[e]
+        print(f"\nworst on {e}: {w['bomb']}: {w['us_per_mgas']:.0f} µs per million gas, so the default "
+              f"limit bounds a call to about {w['us_per_mgas'] * DEFAULT_GAS_LIMIT / 1e12:.2f} s")
+    if not args.skip_overhead:
+        print("\n## Metering overhead (median µs per call, same engine, one run)\n")
+        print("| engine | workload | metered | unmetered | ratio |")
+        print("|---|---|---|---|---|")
+        for e in engines:
+            for row in overhead(e, args.calls):
+                print(f"| {e} | {row['workload']} | {row['metered_us']:.1f} | {row['unmetered_us']:.1f} | "
+                      f"{row['ratio']:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

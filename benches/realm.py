@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""A pure call, side by side with the peers, in one run.
+
+    .venv/bin/python benches/realm.py [--calls N]
+
+Workload: a 3-coin Curve StableSwap quote (calculateSwap, DAI -> USDC, 1000e18 into 1e24 each):
+the BigInt plugin (plugins/curve-stable-swap.js, exact to the wei) and the Number example
+(plugins/examples/curve-stable-swap-float.js). Rows:
+- FrozenRealm on wasmer and wasmtime: `realm.call(...)`, everything included (restore, codec,
+  gas, receipt);
+- native quickjs-ng (PyPI `quickjs-ng`, the same engine built for the host, no sandbox, no gas):
+  one context reused for every call (impure: state survives calls), and a fresh context per call
+  (the only native way to be pure);
+- plain Python: the same integer math (benches/plugins.py's mirror), no isolation at all.
+Cold start: a new process with the module and realm caches warm, from FrozenRealm(...) to the
+first result (the Python imports, ~50-100 ms, are reported separately).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benches"))
+
+from plugin_host import FrozenRealm  # noqa: E402
+
+BIGINT = ROOT / "plugins" / "curve-stable-swap.js"
+NUMBER = ROOT / "plugins" / "examples" / "curve-stable-swap-float.js"
+POOL = {"tokens": ["DAI", "USDC", "USDT"], "balances": [10**24] * 3, "decimals": [18, 18, 18],
+        "A": 100, "fee": 4000000, "adminFee": 5000000000}
+REQUEST = {"tokenIn": "DAI", "tokenOut": "USDC", "amountIn": 10**21, "poolState": POOL}
+REQUEST_FLOAT = {"tokenIn": "DAI", "tokenOut": "USDC", "amountIn": 1e21,
+                 "poolState": {**POOL, "balances": [1e24] * 3}}
+
+# For the native peer: the plugin as a script, BigInts carried as "123n" strings through JSON.
+NATIVE_WRAPPER = """
+function __call(json) {
+  const input = JSON.parse(json, (k, v) => typeof v === "string" && /^-?[0-9]+n$/.test(v) ? BigInt(v.slice(0, -1)) : v);
+  return JSON.stringify(calculateSwap(input), (k, v) => typeof v === "bigint" ? v.toString() + "n" : v);
+}
+"""
+
+
+def median_us(fn, calls: int) -> float:
+    for _ in range(min(50, calls)):
+        fn()
+    samples = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples) * 1e6
+
+
+def as_script(source: str) -> str:
+    return re.sub(r"^export\s+", "", source, flags=re.M) + NATIVE_WRAPPER
+
+
+def to_native_json(value) -> str:
+    def conv(v):
+        if isinstance(v, bool) or v is None or isinstance(v, (float, str)):
+            return v
+        if isinstance(v, int):
+            return f"{v}n"
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return {k: conv(x) for k, x in v.items()}
+    return json.dumps(conv(value))
+
+
+def native_rows(source: str, request: dict, calls: int) -> dict:
+    try:
+        import quickjs
+    except ImportError:
+        return {}
+    script, payload = as_script(source), to_native_json(request)
+    ctx = quickjs.Context()
+    ctx.eval(script)
+    reused = ctx.get("__call")
+
+    def fresh():
+        c = quickjs.Context()
+        c.eval(script)
+        return c.get("__call")(payload)
+
+    return {"native quickjs-ng, reused context (impure)": median_us(lambda: reused(payload), calls),
+            "native quickjs-ng, fresh context per call": median_us(fresh, max(20, calls // 20))}
+
+
+def cold_start(engine: str) -> tuple[float, float]:
+    code = (
+        "import time, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "t0 = time.perf_counter()\n"
+        f"import plugin_host, {'wasmer' if engine == 'wasmer' else 'wasmtime'}\n"
+        "t1 = time.perf_counter()\n"
+        f"r = plugin_host.FrozenRealm(open({str(BIGINT)!r}).read(), engine={engine!r})\n"
+        f"r.call('calculateSwap', {REQUEST!r})\n"
+        "t2 = time.perf_counter()\n"
+        "print((t1 - t0) * 1e3, (t2 - t1) * 1e3)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # warm the caches
+    runs = [tuple(map(float, subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                            text=True).stdout.split())) for _ in range(5)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=2000)
+    args = ap.parse_args()
+    from plugins import py_curve_swap  # benches/plugins.py: the plain-Python mirror
+
+    rows: dict[str, dict[str, float]] = {}
+    gas = {}
+    for label, path, request in (("BigInt", BIGINT, REQUEST), ("Number", NUMBER, REQUEST_FLOAT)):
+        source = path.read_text()
+        for engine in ("wasmer", "wasmtime"):
+            realm = FrozenRealm(source, engine=engine)
+            gas[label] = realm.call("calculateSwap", request).gas_used
+            rows.setdefault(f"FrozenRealm, {engine} (pure, metered)", {})[label] = median_us(
+                lambda: realm.call("calculateSwap", request), args.calls)
+        for name, us in native_rows(source, request, args.calls).items():
+            rows.setdefault(name, {})[label] = us
+    rows.setdefault("plain Python (no isolation)", {})["BigInt"] = median_us(
+        lambda: py_curve_swap(0, 1, 10**21, POOL), args.calls)
+
+    print("## Pure-call latency: 3-coin Curve quote (median µs per call)\n")
+    print(f"| | BigInt plugin ({gas['BigInt']:,} gas) | Number plugin ({gas['Number']:,} gas) |")
+    print("|---|---|---|")
+    for name, cols in rows.items():
+        print(f"| {name} | " + " | ".join(f"{cols[c]:.1f}" if c in cols else "—" for c in ("BigInt", "Number")) + " |")
+    print("\n## Cold start from cache to first result (median of 5 new processes, ms)\n")
+    print("| engine | FrozenRealm(...) + first call | Python imports (plugin_host + engine) |")
+    print("|---|---|---|")
+    for engine in ("wasmer", "wasmtime"):
+        imports, first = cold_start(engine)
+        print(f"| {engine} | {first:.1f} | {imports:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The boundary: lossless, canonical, and strict both ways."""
+
+import math
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plugin_host import FrozenRealm, InvalidInput, InvalidOutput
+from plugin_host._codec import canonical, encode
+
+ECHO = """
+export function echo(x) { return x; }
+export function types(x) { return Array.isArray(x) ? x.map(v => v === null ? "null" : typeof v) : typeof x; }
+export function frozen(x) { return Object.isFrozen(x) && Object.values(x).every(v => typeof v !== "object" || v === null || Object.isFrozen(v)); }
+export function mutate(x) { x.a = 1n; return x; }
+export function protoKeys(x) { return [Object.getPrototypeOf(x) === Object.prototype, Object.keys(x), ({}).polluted === undefined]; }
+export function make(kind) {
+  switch (kind) {
+    case "fn": return () => 1;
+    case "symbol": return Symbol("s");
+    case "cycle": { const o = {}; o.self = o; return o; }
+    case "nan": return NaN;
+    case "inf": return -Infinity;
+    case "class": return new (class Q { constructor() { this.a = 1; } })();
+    case "getter": return { get x() { throw new Error("never called"); } };
+    case "map": return new Map();
+    case "typed": return new Uint8Array(2);
+    case "hole": return [1, , 3];
+    case "undefinedInArray": return [undefined];
+    case "loneSurrogate": return "a\\ud800b";
+    case "proxy": return new Proxy({}, {});
+    case "error": return new Error("e");
+    case "toJSON": return { toJSON() { for (;;) {} } };
+    case "negzero": return -0;
+    case "undefinedProp": return { a: undefined, b: 1n };
+    case "nothing": return undefined;
+    case "nullProto": { const o = Object.create(null); o.k = 2n; return o; }
+    case "protoKey": return JSON.parse('{"__proto__": {"x": 1}}');
+  }
+}
+"""
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(10**80), max_value=10**80)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@pytest.fixture(scope="module", params=["wasmer", "wasmtime"])
+def realm(request):
+    return FrozenRealm(ECHO, engine=request.param)
+
+
+def test_round_trip_is_lossless(realm):
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(json_values)
+    def check(value):
+        out = realm.call("echo", value).output
+        assert canonical(out) == canonical(value)
+        # ints stay ints (BigInt), floats stay floats (Number), -0.0 keeps its sign
+        assert _types(out) == _types(value)
+
+    check()
+
+
+def _types(v):
+    if isinstance(v, list):
+        return [_types(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _types(x) for k, x in v.items()}
+    if isinstance(v, float):
+        return ("float", math.copysign(1.0, v))
+    return type(v).__name__
+
+
+def test_js_types(realm):
+    assert realm.call("types", [1, 1.5, "s", True, None, [1], {"a": 1}]).output == \
+        ["bigint", "number", "string", "boolean", "null", "object", "object"]
+    assert realm.call("echo", 10**70).output == 10**70
+    assert realm.call("echo", -0.0).output == 0.0 and math.copysign(1, realm.call("echo", -0.0).output) == -1
+    assert realm.call("echo", (1, (2, 3))).output == [1, [2, 3]]
+
+
+def test_inputs_are_deep_frozen(realm):
+    assert realm.call("frozen", {"a": [1, {"b": 2}], "c": {"d": []}}).output is True
+    from plugin_host import PluginException
+    with pytest.raises(PluginException, match="TypeError"):
+        realm.call("mutate", {"a": 0})
+
+
+def test_prototype_keys_stay_plain_data(realm):
+    out = realm.call("protoKeys", {"__proto__": {"polluted": True}, "constructor": 1}).output
+    assert out == [True, ["__proto__", "constructor"], True]
+    assert realm.call("make", "protoKey").output == {"__proto__": {"x": 1.0}}
+
+
+class Point(msgspec.Struct):
+    x: int
+    y: float
+
+
+def test_structs_cross_as_objects(realm):
+    assert realm.call("echo", {"p": Point(1, 2.5)}).output == {"p": {"x": 1, "y": 2.5}}
+
+
+@pytest.mark.parametrize("value, match", [
+    (float("nan"), "NaN"), (float("inf"), "Infinity"), ({1: 2}, "keys must be str"), ({1, 2}, "set"),
+    (b"bytes", "bytes"), (object(), "object"), ("a\ud800b", "surrogate"), ([[float("nan")]], "NaN"),
+])
+def test_invalid_inputs(realm, value, match):
+    with pytest.raises(InvalidInput, match=match):
+        realm.call("echo", value)
+
+
+def test_deeply_nested_input_is_refused(realm):
+    deep = 1
+    for _ in range(10_000):
+        deep = [deep]
+    with pytest.raises(InvalidInput):
+        realm.call("echo", deep)
+
+
+@pytest.mark.parametrize("kind", ["fn", "symbol", "cycle", "nan", "inf", "class", "getter", "map", "typed",
+                                  "hole", "undefinedInArray", "loneSurrogate", "proxy", "error"])
+def test_invalid_outputs(realm, kind):
+    with pytest.raises(InvalidOutput):
+        realm.call("make", kind)
+    assert realm.call("echo", 1).output == 1
+
+
+def test_output_edge_cases(realm):
+    with pytest.raises(InvalidOutput, match="functions"):  # toJSON is never called: no hang
+        realm.call("make", "toJSON")
+    assert realm.call("make", "undefinedProp").output == {"b": 1}
+    assert realm.call("make", "nothing").output is None
+    assert realm.call("make", "nullProto").output == {"k": 2}
+
+
+def test_canonical_bytes_sort_keys_and_ignore_insertion_order():
+    assert encode({"b": 1, "a": [1.0, None]}) == b'{"a":[1.0,null],"b":1}'
+    assert canonical({"b": 1, "a": 2}) == canonical({"a": 2, "b": 1})
