@@ -58,8 +58,13 @@ SYNTAX_ERROR = 10
 BAD_REQUEST = 11
 
 # enum ph_capability / ph_denial
-CAPABILITY_BITS = {"log": 1 << 0}
+CAPABILITY_BITS = {"log": 1 << 0, "compose": 1 << 1}
 DENIAL_BITS = {"import": 1 << 16}
+
+
+# compose.c: ph_host_io_t and enum host_status
+HOST_IO = struct.Struct("<QQII")  # gas_left (in), gas_used, status, resp_len (out)
+HOST_OK, HOST_CALLEE_FAILED, HOST_REFUSED, HOST_RETRY = 0, 1, 2, 3
 
 
 def denied_names(bits: int) -> list[str]:

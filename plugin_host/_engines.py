@@ -1,6 +1,7 @@
 """Two WebAssembly engines behind one small interface.
 
-The guest imports nothing, exports a memory and four functions, and every call takes and
+The guest imports one host function (plugin_host.call, for composition), exports a memory and
+four functions, and every call takes and
 returns one i32; that is all an engine has to do. wasmer (cranelift) is the default; wasmtime
 is the second engine that keeps us honest (same bytes, same gas).
 
@@ -16,7 +17,7 @@ import hashlib
 import platform
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ._cache import cached_module
 from .errors import ConfigurationError, RuntimeUnavailable
@@ -32,6 +33,12 @@ WASMTIME_MAX_STACK = 2 * 1024 * 1024
 
 class Trap(Exception):
     """The guest trapped. The instance is unusable afterwards."""
+
+
+# The guest's only import: plugin_host.call(req_ptr, req_len, resp_ptr, resp_cap, io_ptr), the
+# host side of plugins.call (see runtime/harness/compose.c and FrozenRealm._host_call).
+HostCall = Callable[[int, int, int, int, int], None]
+IMPORT_MODULE, IMPORT_NAME, IMPORT_ARITY = "plugin_host", "call", 5
 
 
 class Instance(Protocol):
@@ -119,8 +126,14 @@ class WasmerEngine:
             lambda p: Module.deserialize(self._store, p.read_bytes()),
         )
 
-    def instantiate(self) -> Instance:
-        return _WasmerInstance(self._Instance(self.module))
+    def instantiate(self, host_call: HostCall) -> Instance:
+        from wasmer import Function, FunctionType, ImportObject, Type
+
+        imports = ImportObject()
+        imports.register(IMPORT_MODULE, {
+            IMPORT_NAME: Function(self._store, host_call, FunctionType([Type.I32] * IMPORT_ARITY, [])),
+        })
+        return _WasmerInstance(self._Instance(self.module, imports))
 
 
 class _WasmtimeInstance:
@@ -204,9 +217,11 @@ class WasmtimeEngine:
             lambda p: wasmtime.Module.deserialize_file(self._engine, str(p)),
         )
 
-    def instantiate(self) -> Instance:
-        store = self._wasmtime.Store(self._engine)
-        instance = self._wasmtime.Instance(store, self.module, [])
+    def instantiate(self, host_call: HostCall) -> Instance:
+        wt = self._wasmtime
+        store = wt.Store(self._engine)
+        func = wt.Func(store, wt.FuncType([wt.ValType.i32()] * IMPORT_ARITY, []), host_call)
+        instance = wt.Instance(store, self.module, [func])
         return _WasmtimeInstance(store, instance)
 
 

@@ -17,6 +17,7 @@ import msgspec
 
 from . import _abi, _cache, _codec
 from . import _guest
+from ._compose import Composer, Resolver, call_path
 from ._engines import THREAD_BOUND, Trap, get_engine
 from ._receipt import (
     DEFAULT_DEPTH_LIMIT,
@@ -124,7 +125,10 @@ class FrozenRealm:
         log_limit: int = DEFAULT_LOG_LIMIT,
         depth_limit: int = DEFAULT_DEPTH_LIMIT,
         capabilities: Iterable[str] = (),
+        resolver: Optional[Resolver] = None,
     ):
+        """``resolver`` maps a plugin sha256 to the FrozenRealm that runs it; with the
+        ``compose`` capability, ``plugins.call(sha256, name, input)`` goes through it."""
         self.limits = _limits(gas=gas_limit, memory=memory_limit, stack=stack_limit, input=input_limit,
                               output=output_limit, log=log_limit, depth=depth_limit)
         caps = frozenset(capabilities)
@@ -140,6 +144,7 @@ class FrozenRealm:
         self._lock = threading.Lock()
         self._owner = threading.get_ident() if engine in THREAD_BOUND else None
         self._limits_by_gas: dict[int, Limits] = {self.limits.gas: self.limits}
+        self._composer = Composer(self, resolver)
         self._load(src)
 
     # ---- loading ---------------------------------------------------------------------------
@@ -158,7 +163,7 @@ class FrozenRealm:
                                gas_limit=lim.gas)
             return
 
-        inst = self._engine.instantiate()
+        inst = self._engine.instantiate(self._composer.host_call)
         ctl_addr = inst.call("ph_ctl_ptr")
         mv = inst.memory()
         version = _abi.CTL.unpack_from(mv, ctl_addr)[0]
@@ -209,7 +214,7 @@ class FrozenRealm:
             self._inst = inst
 
     def _fresh_instance(self) -> None:
-        inst = self._engine.instantiate()
+        inst = self._engine.instantiate(self._composer.host_call)
         inst.call("ph_ctl_ptr")
         grow = (self._mem_size - inst.memory_size()) // 65536
         if grow > 0:
@@ -291,11 +296,20 @@ class FrozenRealm:
                     MemoryLimitExceeded("the input does not fit in the realm's memory", memory_limit=limits.memory),
                     base, 0)
         mv[ptr:ptr + n] = request
+        self._composer.calls = []
+        path = call_path()
+        path.append(self.plugin_sha256)
         try:
             status = inst.call("ph_call", n)
         except Trap as trap:
+            if self._composer.calls:
+                base = dict(base, calls=self._composer.calls)
             raise self._with_receipt(self._trap_error(inst, trap, limits.gas, "the call"), base,
                                      limits.gas) from None
+        finally:
+            path.pop()
+        if self._composer.calls:
+            base = dict(base, calls=self._composer.calls)
         if inst.memory_size() == self._mem_size:
             ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
             self._dirty = (ctl.dirty_low, ctl.dirty_high)

@@ -39,6 +39,19 @@ class ReceiptError(msgspec.Struct, frozen=True):
     message: str
 
 
+class SubCall(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A plugin this call composed (plugins.call), as its own receipt summarised. Its gas is
+    already included in the caller's gas_used."""
+
+    plugin_sha256: str
+    function: str
+    input_sha256: str
+    output_sha256: Optional[str] = None
+    error: Optional[ReceiptError] = None
+    gas_used: int
+    receipt_digest: str  # the callee's full receipt, digested
+
+
 class Receipt(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What one call did, in canonical form.
 
@@ -56,6 +69,7 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     error: Optional[ReceiptError] = None  # None when the call succeeded
     gas_used: int
     limits: Limits
+    calls: list[SubCall] = []  # plugins composed through the host, in call order
     engine: str = ""  # where it ran; recorded, not digested
 
     def canonical(self) -> bytes:

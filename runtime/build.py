@@ -32,7 +32,7 @@ HARNESS = HERE / "harness"
 DEFAULT_OUT = HERE.parent / "plugin_host" / "_guest" / "guest.wasm"
 
 QUICKJS_FILES = ["quickjs.c", "libregexp.c", "libunicode.c", "dtoa.c"]
-HARNESS_METERED = ["guest.c", "codec.c", "lockdown.c"]
+HARNESS_METERED = ["guest.c", "codec.c", "lockdown.c", "compose.c"]
 HARNESS_UNMETERED = ["meter.c", "alloc.c", "wasi_stubs.c"]  # the meter must not meter itself
 
 

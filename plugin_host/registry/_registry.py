@@ -349,10 +349,14 @@ class PluginRegistry:
         if "capabilities" in limits:
             raise ConfigurationError("a registry realm's capabilities come from the policy, not the caller")
         rec = grant.record
-        # Host-mediated composition will pass a resolver here (pinned sha256 -> verified source,
-        # through _authorize), so a plugin can only reach plugins this registry would run.
+        resolver = None
+        if "compose" in grant.capabilities:
+            # a composed plugin is pinned by its sha256 and authorized like any other: active,
+            # within the policy, its stored source re-verified
+            def resolver(sha: str) -> FrozenRealm:
+                return self._cached_realm(self._cached_grant(sha, sha), engine, limits)
         realm = FrozenRealm(self._verified_source(rec.sha256), engine=engine, capabilities=grant.capabilities,
-                            **limits)
+                            resolver=resolver, **limits)
         if canonical(realm.metadata) != canonical(rec.metadata):
             raise RegistryError(f"the stored metadata of {rec.sha256} differs from what its source exports: "
                                 "the registry database was modified outside plugin-host")
@@ -400,12 +404,16 @@ class PluginRegistry:
         return realm
 
     def _log_call(self, receipt: Receipt) -> None:
+        # composed calls count for the composed plugin too (royalties are per use)
+        rows = [(receipt.plugin_sha256, receipt.function, receipt.gas_used, int(receipt.error is None),
+                 receipt.error.type if receipt.error else None, receipt.digest(), receipt.to_json())]
+        rows += [(sub.plugin_sha256, sub.function, sub.gas_used, int(sub.error is None),
+                  sub.error.type if sub.error else None, sub.receipt_digest, canonical(sub))
+                 for sub in receipt.calls]
+        now = int(time.time())
         with self._store.write(invalidates=False) as c:
-            c.execute("INSERT INTO calls (plugin_sha256, function, gas_used, ok, error, receipt_digest, receipt, at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      (receipt.plugin_sha256, receipt.function, receipt.gas_used, int(receipt.error is None),
-                       receipt.error.type if receipt.error else None, receipt.digest(), receipt.to_json(),
-                       int(time.time())))
+            c.executemany("INSERT INTO calls (plugin_sha256, function, gas_used, ok, error, receipt_digest, receipt, at) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [row + (now,) for row in rows])
 
     def usage(self, ref: Union[str, PluginRecord]) -> Usage:
         """Calls, failures and gas from the ledger. A sha256 works after an uninstall too."""

@@ -169,7 +169,7 @@ static int fail_with_exception(int js_status)
 
 /* ---- capabilities ------------------------------------------------------------------------- */
 
-static JSValue deny(JSContext *c, uint32_t bit, const char *msg)
+JSValue ph_deny(JSContext *c, uint32_t bit, const char *msg)
 {
     ph_ctl.denied |= bit;
     JS_ThrowTypeError(c, "%s", msg);
@@ -183,7 +183,7 @@ static JSValue console_write(JSContext *c, JSValueConst this_val, int argc, JSVa
 {
     (void)this_val;
     if (!(ph_ctl.capabilities & PH_CAP_LOG))
-        return deny(c, PH_CAP_LOG, "capability 'log' is not granted: console output is disabled");
+        return ph_deny(c, PH_CAP_LOG, "capability 'log' is not granted: console output is disabled");
     char err[8];
     for (int i = 0; i < argc; i++) {
         if (i && ph_buf_put(&logbuf, " ", 1))
@@ -232,7 +232,7 @@ static JSModuleDef *deny_import(JSContext *c, const char *name, void *opaque)
     (void)opaque;
     char msg[256];
     snprintf(msg, sizeof(msg), "module imports are not allowed: '%s'", name);
-    deny(c, PH_DENY_IMPORT, msg);
+    ph_deny(c, PH_DENY_IMPORT, msg);
     return NULL;
 }
 
@@ -342,6 +342,7 @@ static int boot(const char *src, size_t len)
     JS_AddIntrinsicRegExpCompiler(ctx); /* new RegExp(s) compiles a regexp, not code */
     ph_codec_init(ctx);
     install_console();
+    ph_install_plugins(ctx);
 
     JSValue fn = JS_ReadObject(ctx, lock_bc, lock_len, JS_READ_OBJ_BYTECODE);
     if (JS_IsException(fn))

@@ -37,6 +37,11 @@ uint64_t ph_gas_used(void)
     return gas_left < 0 ? gas_budget : gas_budget - (uint64_t)gas_left;
 }
 
+uint64_t ph_gas_left(void)
+{
+    return gas_left < 0 ? 0 : (uint64_t)gas_left;
+}
+
 void ph_gas_charge(uint64_t amount)
 {
     if (amount > (uint64_t)INT64_MAX) amount = INT64_MAX;

@@ -34,6 +34,7 @@ enum ph_status {
 /* Capability bits granted at load time. */
 enum ph_capability {
     PH_CAP_LOG = 1u << 0,     /* console.* writes to the bounded capture buffer */
+    PH_CAP_COMPOSE = 1u << 1, /* plugins.call(sha256, name, input): another pinned plugin, via the host */
 };
 
 /* Denials that are not capabilities a realm could be granted. */
@@ -75,6 +76,7 @@ void *ph_resize(void *ptr, size_t size);
 /* meter.c: gas, allocation accounting, the stack watermark (not instrumented). */
 void ph_gas_set(uint64_t limit);
 uint64_t ph_gas_used(void);
+uint64_t ph_gas_left(void);
 void ph_gas_charge(uint64_t amount);
 extern const JSMallocFunctions ph_malloc_functions;
 uintptr_t ph_heap_high(void);
@@ -108,6 +110,12 @@ int ph_encode(JSContext *ctx, JSValueConst v, ph_buf_t *out, uint32_t max_depth,
 void ph_codec_init(JSContext *ctx);
 /* {"message": msg} without touching any JS context */
 int ph_encode_message(ph_buf_t *out, const char *msg);
+
+/* guest.c: a denied capability, as an uncatchable error that fails the call */
+JSValue ph_deny(JSContext *c, uint32_t bit, const char *msg);
+
+/* compose.c: the `plugins` global (host-mediated composition) */
+void ph_install_plugins(JSContext *ctx);
 
 /* lockdown.c */
 int ph_lockdown(JSContext *ctx, JSValueConst roots);

@@ -1,6 +1,6 @@
 /* The guest grants nothing: these definitions replace the WASI calls that libc and QuickJS
  * reference, so the linked module imports no host functions at all (a test checks that its
- * import list is empty). Not metered: they are not reachable from plugin code in a way that
+ * only import is plugin_host.call, the composition capability's). Not metered: they are not reachable from plugin code in a way that
  * costs more than a constant.
  *
  * clock_time_get always answers 0. QuickJS seeds its hash seed from the clock at context
