@@ -71,19 +71,28 @@ def encode(value: Any, max_depth: int = 64) -> bytes:
             return data
     except (TypeError, ValueError, RecursionError, UnicodeEncodeError, msgspec.MsgspecError):
         pass
-    checked = _check(value, 0, max_depth, "input")
+    try:
+        checked = _check(value, 0, max_depth, "input")
+    except RecursionError:  # a Struct nested past Python's own recursion limit
+        raise InvalidInput(f"input: nested deeper than {max_depth} levels") from None
     try:
         return _encoder.encode(checked)
     except UnicodeEncodeError as e:
         raise InvalidInput(f"input: a string is not valid Unicode ({e.reason}; lone surrogates cannot cross)") from None
+    except ValueError as e:  # Python refuses int <-> decimal conversions past 4300 digits
+        raise InvalidInput(f"input: an integer is too large to encode ({e}); "
+                           "see sys.set_int_max_str_digits") from None
 
 
 def decode(raw: bytes) -> Any:
-    """A value the guest emitted. The guest only emits valid data; anything else is a fault."""
+    """A value the guest emitted."""
     try:
         return _decoder.decode(raw)
     except msgspec.DecodeError as e:
-        raise InvalidOutput(f"the guest emitted an undecodable value: {e}") from None
+        # the one thing the guest emits that Python may refuse: an integer past Python's
+        # int <-> decimal limit (4300 digits by default, sys.set_int_max_str_digits)
+        raise InvalidOutput(f"the output cannot be read back: {e} (integers are limited to "
+                            "Python's int/str conversion limit, 4300 digits by default)") from None
 
 
 def canonical(value: Any) -> bytes:

@@ -15,9 +15,10 @@ import atexit
 import ctypes
 import hashlib
 import platform
+import sys
 import threading
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Optional, Protocol
 
 from ._cache import cached_module
 from .errors import ConfigurationError, RuntimeUnavailable
@@ -29,6 +30,48 @@ ENGINES = ("wasmer", "wasmtime")
 # stack, and the native frames of deep JS recursion need several times more. Above ~2 MiB
 # wasmtime aborted the process on these machines (runtime field notes).
 WASMTIME_MAX_STACK = 2 * 1024 * 1024
+
+
+# Both engines run wasm on the calling thread's stack (wasmtime stops at max_wasm_stack, wasmer
+# at the thread's guard page). On a thread with less stack than that, a deep plugin would crash
+# the process or fail at an engine-dependent depth, so such threads are refused.
+MIN_THREAD_STACK = 4 * 1024 * 1024
+_stack_checked = threading.local()
+
+
+def _thread_stack_size() -> Optional[int]:
+    """The current thread's stack size, where the platform can tell."""
+    try:
+        libc = ctypes.CDLL(None)
+        if sys.platform == "darwin":
+            fn = libc.pthread_get_stacksize_np
+            fn.restype, fn.argtypes = ctypes.c_size_t, [ctypes.c_void_p]
+            libc.pthread_self.restype = ctypes.c_void_p
+            return int(fn(libc.pthread_self()))
+        if sys.platform.startswith("linux"):
+            libc.pthread_self.restype = ctypes.c_ulong
+            attr = ctypes.create_string_buffer(256)  # larger than any pthread_attr_t
+            if libc.pthread_getattr_np(ctypes.c_ulong(libc.pthread_self()), attr) != 0:
+                return None
+            size = ctypes.c_size_t()
+            libc.pthread_attr_getstacksize(attr, ctypes.byref(size))
+            libc.pthread_attr_destroy(attr)
+            return size.value
+    except (OSError, AttributeError):
+        pass
+    return None
+
+
+def check_thread_stack() -> None:
+    if getattr(_stack_checked, "ok", False):
+        return
+    size = _thread_stack_size()
+    if size is not None and size < MIN_THREAD_STACK:
+        raise ConfigurationError(
+            f"this thread has {size // 1024} KiB of stack; realms need at least {MIN_THREAD_STACK >> 20} MiB "
+            "(the engines run wasm on the calling thread's stack): create the thread after "
+            "threading.stack_size(8 * 1024 * 1024)")
+    _stack_checked.ok = True
 
 
 class Trap(Exception):

@@ -18,7 +18,7 @@ import msgspec
 from . import _abi, _cache, _codec
 from . import _guest
 from ._compose import Composer, Resolver, call_path
-from ._engines import THREAD_BOUND, Trap, get_engine
+from ._engines import THREAD_BOUND, Trap, check_thread_stack, get_engine
 from ._receipt import (
     DEFAULT_DEPTH_LIMIT,
     DEFAULT_GAS_LIMIT,
@@ -138,6 +138,7 @@ class FrozenRealm:
         self.capabilities = caps
         src = _source_bytes(source)
         self.plugin_sha256 = _codec.sha256_hex(src)
+        check_thread_stack()
         wasm, self.runtime_sha256 = _guest.load()
         self.engine = engine
         self._engine = get_engine(engine, wasm, self.runtime_sha256)
@@ -265,6 +266,7 @@ class FrozenRealm:
         if self._owner is not None and threading.get_ident() != self._owner:
             raise ConfigurationError("this wasmer realm belongs to the thread that created it: "
                                      "create one realm per thread, or use engine='wasmtime'")
+        check_thread_stack()
         with self._lock:
             return self._call(request, limits, base)
 
@@ -347,7 +349,10 @@ class FrozenRealm:
         return GuestFault(f"the guest trapped during {what}: {text.splitlines()[0] if text else 'unknown trap'}")
 
     def _status_error(self, status: int, ctl: _abi.Ctl, out: bytes, gas_limit: int, function: str) -> PluginError:
-        detail = _codec.decode(out) if out else {}
+        try:
+            detail = _codec.decode(out) if out else {}
+        except InvalidOutput:
+            detail = {"message": out.decode("utf-8", "replace")}
         if not isinstance(detail, dict):
             detail = {}
         message = str(detail.get("message", ""))

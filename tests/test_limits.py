@@ -4,6 +4,7 @@ import pytest
 
 from plugin_host import (
     FrozenRealm,
+    PluginSyntaxError,
     InputTooLarge,
     InvalidInput,
     InvalidOutput,
@@ -57,17 +58,56 @@ def test_stack_limit(realm):
     assert realm.call("ok").output == "fine"
 
 
+DEEP = """
+export function jsonParse(d) { d = Number(d); try { JSON.parse("[".repeat(d) + "]".repeat(d)); return "parsed"; }
+                               catch (e) { return "caught " + e.message; } }
+"""
+
+
 @pytest.mark.parametrize("engine", ["wasmer", "wasmtime"])
 def test_the_js_stack_check_fires_before_any_engine_limit(engine):
     """At the largest allowed stack limit, QuickJS's own check (a catchable RangeError) must
     fire before the engine's native stack runs out, on both engines: otherwise the depth at
-    which a plugin fails would depend on the engine."""
-    big = FrozenRealm(PLUGIN, engine=engine, stack_limit=MAX_STACK_LIMIT)
-    small = FrozenRealm(PLUGIN, engine=engine, stack_limit=64 << 10)
+    which a plugin fails would depend on the engine. The parser and JSON.parse use ~12x more
+    native stack than shadow stack, the worst ratios measured."""
+    big = FrozenRealm(PLUGIN + DEEP, engine=engine, stack_limit=MAX_STACK_LIMIT)
+    small = FrozenRealm(PLUGIN + DEEP, engine=engine, stack_limit=32 << 10)
     deep, shallow = big.call("depthReached").output, small.call("depthReached").output
-    assert deep > 3 * shallow > 100
+    assert deep > 3 * shallow > 50
     with pytest.raises(StackOverflow):
         big.call("recurse")
+    for depth in (1_000, 20_000, 200_000):
+        out = big.call("jsonParse", depth).output
+        assert out == "parsed" or out == "caught Maximum call stack size exceeded"
+    for nesting in (500, 2_000, 20_000):  # the plugin's own source, nested: a syntax error, never a trap
+        src = f"export const x = {'(' * nesting}1{')' * nesting};"
+        try:
+            FrozenRealm(src, engine=engine, stack_limit=MAX_STACK_LIMIT)
+        except PluginSyntaxError as e:
+            assert "stack" in str(e)
+
+
+def test_threads_with_too_little_stack_are_refused():
+    import threading
+
+    from plugin_host import ConfigurationError
+
+    errors = []
+
+    def body():
+        try:
+            FrozenRealm(PLUGIN, engine="wasmtime")
+        except ConfigurationError as e:
+            errors.append(e)
+
+    old = threading.stack_size(512 * 1024)
+    try:
+        t = threading.Thread(target=body)
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old)
+    assert len(errors) == 1 and "stack" in str(errors[0])
 
 
 def test_input_limits(realm):

@@ -371,6 +371,15 @@ static int enc_put(enc_t *e, const char *s, size_t n)
     return enc_fail(e, PH_OUTPUT_TOO_LARGE, "output exceeds the output size limit");
 }
 
+/* Error texts (a thrown message, a stack) are reported even when they hold lone surrogates:
+ * those become U+FFFD. Values never are: a lone surrogate there is InvalidOutput. */
+static int lossy_strings;
+
+void ph_codec_lossy(int on)
+{
+    lossy_strings = on;
+}
+
 static int enc_string_bytes(enc_t *e, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -380,8 +389,14 @@ static int enc_string_bytes(enc_t *e, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         /* QuickJS writes a lone surrogate as its 3-byte WTF-8 form: ED A0..BF xx */
-        if (c == 0xED && i + 1 < n && (unsigned char)s[i + 1] >= 0xA0)
-            return enc_fail(e, PH_INVALID_OUTPUT, "strings with lone surrogates cannot cross the boundary");
+        if (c == 0xED && i + 2 < n && (unsigned char)s[i + 1] >= 0xA0) {
+            if (!lossy_strings)
+                return enc_fail(e, PH_INVALID_OUTPUT, "strings with lone surrogates cannot cross the boundary");
+            if ((r = enc_put(e, s + run, i - run)) || (r = enc_put(e, "\xEF\xBF\xBD", 3))) return r;
+            i += 2;
+            run = i + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         if ((r = enc_put(e, s + run, i - run))) return r;
@@ -542,9 +557,12 @@ int ph_encode_message(ph_buf_t *out, const char *msg)
     char err[8];
     enc_t e = { .out = out, .errbuf = err, .errcap = sizeof(err) };
     err[0] = 0;
+    int was = lossy_strings;
+    lossy_strings = 1; /* a message is reported whatever it contains */
     int r = enc_put(&e, "{\"message\":", 11);
     if (!r) r = enc_string_bytes(&e, msg, strlen(msg));
     if (!r) r = enc_put(&e, "}", 1);
+    lossy_strings = was;
     return r;
 }
 

@@ -161,16 +161,22 @@ static int fail_with_exception(int js_status)
     out.len = 0;
     out.overflow = 0;
     out.limit = 3 * MAX_ERROR_TEXT + 256;
+    ph_codec_lossy(1);
     if (ph_encode(ctx, o, &out, 4, err, sizeof(err)))
         out.len = 0;
+    ph_codec_lossy(0);
     JS_FreeValue(ctx, o);
     return finish(status);
 }
 
 /* ---- capabilities ------------------------------------------------------------------------- */
 
+static char denial_text[256];
+
 JSValue ph_deny(JSContext *c, uint32_t bit, const char *msg)
 {
+    if (!ph_ctl.denied)
+        snprintf(denial_text, sizeof(denial_text), "%s", msg);
     ph_ctl.denied |= bit;
     JS_ThrowTypeError(c, "%s", msg);
     /* uncatchable: a plugin cannot swallow a denial and carry on */
@@ -206,6 +212,8 @@ static JSValue console_write(JSContext *c, JSValueConst this_val, int argc, JSVa
     }
     ph_buf_put(&logbuf, "\n", 1);
     if (logbuf.overflow) {
+        if (!log_overflow)
+            snprintf(denial_text, sizeof(denial_text), "captured log exceeds the log size limit");
         log_overflow = 1;
         JS_ThrowRangeError(c, "captured log exceeds the log size limit");
         JSValue exc = JS_GetException(c);
@@ -234,6 +242,17 @@ static JSModuleDef *deny_import(JSContext *c, const char *name, void *opaque)
     snprintf(msg, sizeof(msg), "module imports are not allowed: '%s'", name);
     ph_deny(c, PH_DENY_IMPORT, msg);
     return NULL;
+}
+
+/* A denial or a log overflow fails the call even when the plugin swallowed the error: an
+ * uncatchable error still reaches promise rejection handlers as a plain value. */
+static int swallowed_failure(void)
+{
+    if (ph_ctl.denied)
+        return fail(PH_CAPABILITY_DENIED, denial_text);
+    if (log_overflow)
+        return fail(PH_LOG_TOO_LARGE, denial_text);
+    return PH_OK;
 }
 
 /* ---- load --------------------------------------------------------------------------------- */
@@ -431,7 +450,9 @@ PH_EXPORT(ph_load) int ph_load(uint32_t src_len)
         return (int)ph_ctl.status;
     if (r < 0)
         return fail(PH_OUT_OF_MEMORY, "the realm could not be created within the memory limit");
-    int st = describe();
+    int st = swallowed_failure();
+    if (st == PH_OK)
+        st = describe();
     if (st != PH_OK)
         return st;
     loaded = 1;
@@ -483,8 +504,11 @@ PH_EXPORT(ph_call) int ph_call(uint32_t in_len)
     if (JS_IsException(ret))
         return unsettled ? fail(PH_INVALID_OUTPUT, unsettled) : fail_with_exception(PH_JS_EXCEPTION);
 
+    int st = swallowed_failure();
+    if (st != PH_OK)
+        return st;
     char msg[256];
-    int st = ph_encode(ctx, ret, &out, ph_ctl.max_depth, msg, sizeof(msg));
+    st = ph_encode(ctx, ret, &out, ph_ctl.max_depth, msg, sizeof(msg));
     if (st)
         return fail(st, msg);
     return finish(PH_OK);

@@ -108,6 +108,8 @@ JSValue ph_decode(JSContext *ctx, const char *src, size_t len, uint32_t max_dept
 int ph_encode(JSContext *ctx, JSValueConst v, ph_buf_t *out, uint32_t max_depth,
               char *errbuf, size_t errcap);
 void ph_codec_init(JSContext *ctx);
+/* while on, lone surrogates in strings are encoded as U+FFFD instead of refused (error texts) */
+void ph_codec_lossy(int on);
 /* {"message": msg} without touching any JS context */
 int ph_encode_message(ph_buf_t *out, const char *msg);
 
