@@ -18,6 +18,7 @@
 static JSValue bigint_ctor = JS_UNDEFINED;
 static JSValue object_proto = JS_UNDEFINED;
 static JSClassID array_class, object_class;
+static JSAtom atom_length;
 
 void ph_codec_init(JSContext *ctx)
 {
@@ -28,6 +29,7 @@ void ph_codec_init(JSContext *ctx)
     array_class = JS_GetClassID(a);
     object_class = JS_GetClassID(o);
     object_proto = JS_GetPrototype(ctx, o);
+    atom_length = JS_NewAtom(ctx, "length");
     JS_FreeValue(ctx, a);
     JS_FreeValue(ctx, o);
 }
@@ -273,13 +275,14 @@ static JSValue dec_container(dec_t *d, char close)
             d->p++;
             v = dec_value(d);
             if (JS_IsException(v)) { JS_FreeAtom(ctx, atom); goto bad; }
-            int r = JS_DefinePropertyValue(ctx, obj, atom, v, JS_PROP_C_W_E);
+            /* frozen as built: enumerable, neither writable nor configurable */
+            int r = JS_DefinePropertyValue(ctx, obj, atom, v, JS_PROP_ENUMERABLE);
             JS_FreeAtom(ctx, atom);
             if (r < 0) goto bad;
         } else {
             v = dec_value(d);
             if (JS_IsException(v)) goto bad;
-            if (JS_DefinePropertyValueUint32(ctx, obj, index++, v, JS_PROP_C_W_E) < 0) goto bad;
+            if (JS_DefinePropertyValueUint32(ctx, obj, index++, v, JS_PROP_ENUMERABLE) < 0) goto bad;
         }
         skip_ws(d);
         if (d->p < d->end && *d->p == ',') { d->p++; continue; }
@@ -288,7 +291,9 @@ static JSValue dec_container(dec_t *d, char close)
     }
 done:
     d->depth--;
-    if (JS_FreezeObject(ctx, obj) < 0) goto bad;
+    if (close == ']' && JS_DefinePropertyValue(ctx, obj, atom_length, JS_NewUint32(ctx, index), 0) < 0)
+        goto bad; /* an array's length: not writable either */
+    if (JS_PreventExtensions(ctx, obj) < 0) goto bad;
     return obj;
 bad:
     JS_FreeValue(ctx, obj);
