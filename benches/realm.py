@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benches"))
 
 from plugin_host import FrozenRealm  # noqa: E402
+from plugins import median_us, py_curve_swap  # noqa: E402  benches/plugins.py
 
 BIGINT = ROOT / "plugins" / "curve-stable-swap.js"
 NUMBER = ROOT / "plugins" / "examples" / "curve-stable-swap-float.js"
@@ -48,17 +49,6 @@ function __call(json) {
   return JSON.stringify(calculateSwap(input), (k, v) => typeof v === "bigint" ? v.toString() + "n" : v);
 }
 """
-
-
-def median_us(fn, calls: int) -> float:
-    for _ in range(min(50, calls)):
-        fn()
-    samples = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples) * 1e6
 
 
 def as_script(source: str) -> str:
@@ -118,8 +108,6 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=2000)
     args = ap.parse_args()
-    from plugins import py_curve_swap  # benches/plugins.py: the plain-Python mirror
-
     rows: dict[str, dict[str, float]] = {}
     gas = {}
     for label, path, request in (("BigInt", BIGINT, REQUEST), ("Number", NUMBER, REQUEST_FLOAT)):
