@@ -187,8 +187,6 @@ class _WasmtimeInstance:
     __slots__ = ("_store", "_mem", "_funcs", "_fast", "_args", "_ctx", "_view", "_view_len")
 
     def __init__(self, store, instance):
-        import wasmtime
-
         self._store = store
         exports = instance.exports(store)
         self._mem = exports["memory"]

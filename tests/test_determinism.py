@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,7 +122,7 @@ def test_a_fresh_process_agrees(realms, tmp_path):
         "import json, sys\n"
         "from plugin_host import FrozenRealm\n"
         "from plugin_host._codec import canonical\n"
-        f"from tests.test_determinism import PLUGINS, outcome\n"
+        "from tests.test_determinism import PLUGINS, outcome\n"
         "cases = json.loads(sys.stdin.read())\n"
         "out = []\n"
         "for kind, data in cases:\n"
