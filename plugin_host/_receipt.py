@@ -11,7 +11,7 @@ from ._codec import canonical, sha256_hex
 KiB = 1024
 MiB = 1024 * KiB
 
-DEFAULT_GAS_LIMIT = 25_000_000
+DEFAULT_GAS_LIMIT = 50_000_000
 DEFAULT_MEMORY_LIMIT = 64 * MiB
 # The JS stack limit is checked on the guest's shadow stack, but the engines also run wasm on a
 # native stack (wasmtime: at most 2 MiB; wasmer: the calling thread's). Some recursive paths

@@ -93,7 +93,7 @@ def test_load_runs_on_the_plugins_gas(engine):
 
 
 def test_the_default_limit_is_documented_and_used():
-    assert DEFAULT_GAS_LIMIT == 25_000_000
+    assert DEFAULT_GAS_LIMIT == 50_000_000
     assert FrozenRealm("export function f() {}").limits.gas == DEFAULT_GAS_LIMIT
 
 

@@ -68,12 +68,16 @@ static void begin(uint32_t max_output)
 
 static int finish(int status)
 {
+    /* read the meter first, then stop it: the blocks that return from here are not the
+     * plugin's, and must not trap a call whose budget was exactly its cost */
+    uint64_t used = ph_gas_used();
+    ph_gas_set(UINT64_MAX);
     ph_ctl.status = (uint32_t)status;
     ph_ctl.out_ptr = (uint32_t)(uintptr_t)out.data;
     ph_ctl.out_len = (uint32_t)out.len;
     ph_ctl.log_ptr = (uint32_t)(uintptr_t)logbuf.data;
     ph_ctl.log_len = (uint32_t)logbuf.len;
-    ph_ctl.gas_used = ph_gas_used();
+    ph_ctl.gas_used = used;
     ph_ctl.dirty_low = (uint32_t)ph_stack_low_watermark();
     ph_ctl.dirty_high = (uint32_t)ph_heap_high();
     return status;
@@ -456,8 +460,7 @@ PH_EXPORT(ph_load) int ph_load(uint32_t src_len)
     if (st != PH_OK)
         return st;
     loaded = 1;
-    uint64_t load_gas = ph_gas_used();
-    ph_gas_set(UINT64_MAX);
+    uint64_t load_gas = ph_ctl.gas_used; /* describe() finished the metered part */
     JS_RunGC(rt);
     ph_reserve_headroom(HEADROOM);
     finish(PH_OK);

@@ -133,9 +133,10 @@ BOMBS = [
     Bomb("output-100MB-rope", "let s = 'x'.repeat(1 << 20); while (s.length < 100 * 1024 * 1024) s += s; return s;",
          ("OutputTooLarge",)),
     Bomb("output-100MB-default-limits", "return 'x'.repeat(100 * 1024 * 1024);", (MEM,)),
-    Bomb("output-many-small-strings", "return Array(300000).fill('abcd');", ("OutputTooLarge",)),
+    # encoding costs gas too: whichever bound is reached first stops these
+    Bomb("output-many-small-strings", "return Array(300000).fill('abcd');", ("OutputTooLarge", GAS)),
     Bomb("output-wide-object",
-         "const o = {}; for (let i = 0; i < 100000; i++) o['k' + i] = 'v'; return o;", ("OutputTooLarge",)),
+         "const o = {}; for (let i = 0; i < 100000; i++) o['k' + i] = 'v'; return o;", ("OutputTooLarge", GAS)),
     Bomb("output-huge-bigint", "return 2n ** 1000000n;", ("OutputTooLarge", GAS)),
 ]
 

@@ -190,7 +190,7 @@ export function f(i) {
 def test_every_builtin_restores_cleanly_and_deterministically():
     results = {}
     for engine in ("wasmer", "wasmtime"):
-        realm = FrozenRealm(SWEEP, engine=engine, gas_limit=50_000_000)
+        realm = FrozenRealm(SWEEP, engine=engine, gas_limit=400_000_000)
         n = int(realm.call("count").output)
         assert n > 400
         results[engine] = [outcome(realm, "f", i) for i in range(n)] + [outcome(realm, "count")]
