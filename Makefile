@@ -30,7 +30,7 @@ $(VENV)/bin/python:
 
 $(INSTALLED): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,build,bench]'
+	$(PY) -m pip install --quiet -e '.[test,build,bench,near]'
 	touch $@
 
 $(GUEST): $(INSTALLED) $(RUNTIME_INPUTS)

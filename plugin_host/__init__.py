@@ -46,6 +46,9 @@ from .errors import (
     VersionConflict,
 )
 from .registry import Attestation, PluginRecord, PluginRegistry, RegistryPolicy
+from .errors import DexError, InsufficientFunds, NotAuthorized, ReplayMismatch, ValidationFailed
+from .validation import FeeTreatment, Rule, SwapQuote, SwapRequest, Validator, default_rules, parse_output
+from .dex import ExtensibleDex, Hop, Pool, Replay, SwapRecord
 
 __version__ = "0.1.0"
 
@@ -90,4 +93,21 @@ __all__ = [
     "BadSignature",
     "UnknownAuditor",
     "IndexCheckFailed",
+    "ValidationFailed",
+    "DexError",
+    "NotAuthorized",
+    "InsufficientFunds",
+    "ReplayMismatch",
+    "SwapQuote",
+    "SwapRequest",
+    "FeeTreatment",
+    "Rule",
+    "Validator",
+    "default_rules",
+    "parse_output",
+    "ExtensibleDex",
+    "Pool",
+    "Hop",
+    "SwapRecord",
+    "Replay",
 ]

@@ -14,7 +14,9 @@ import msgspec
 
 from . import FrozenRealm, PluginError
 from ._codec import sha256_hex
+from ._fuzz_cli import add_command as add_fuzz_command
 from ._receipt import DEFAULT_GAS_LIMIT
+from .near._commands import add_commands as add_near_commands
 from .registry._commands import UsageError, add_commands, print_json
 
 EXIT_PLUGIN_ERROR = 1
@@ -76,11 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("demo", help="a short tour of the realm")
-    p.add_argument("--fresh", action="store_true", help="start from an empty data directory")
+    p = sub.add_parser("demo", help="the tour: an extensible DEX priced by sandboxed plugins")
+    p.add_argument("--fresh", action="store_true", help="start over: delete the demo's state first")
     p.set_defaults(func=cmd_demo)
 
+    add_fuzz_command(sub)
     add_commands(sub, _read_input)
+    add_near_commands(sub)
     return ap
 
 

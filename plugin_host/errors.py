@@ -247,3 +247,97 @@ __all__ += [
     "UnknownAuditor",
     "IndexCheckFailed",
 ]
+
+
+# ---- validation hooks and the reference DEX (plugin_host.validation, plugin_host.dex) -------
+
+
+class ValidationFailed(PluginError):
+    """A plugin's answer broke one of the protocol's validation rules: ``rule`` names it,
+    ``values`` holds the numbers it looked at. ``receipt`` is the call that produced the answer.
+    Nothing was settled."""
+
+    def __init__(self, message: str, *, rule: str, values: "Optional[dict]" = None):
+        super().__init__(message)
+        self.rule = rule
+        self.values = dict(values or {})
+
+
+class DexError(PluginError):
+    """Base of the reference DEX's errors; raised as itself for a request that names an unknown
+    pool, plugin or token, or that is malformed (a negative amount, a pool priced by another
+    plugin). Nothing was changed."""
+
+
+class NotAuthorized(DexError):
+    """``caller`` may not do this (only the DEX's owner installs plugins and manages pools)."""
+
+    def __init__(self, message: str, *, caller: str):
+        super().__init__(message)
+        self.caller = caller
+
+
+class InsufficientFunds(DexError):
+    """``account`` holds ``available`` of ``token`` (tokens, or LP shares of a pool), and the
+    operation needs ``needed``. Nothing was changed."""
+
+    def __init__(self, message: str, *, account: str, token: str, needed: int, available: int):
+        super().__init__(message)
+        self.account = account
+        self.token = token
+        self.needed = needed
+        self.available = available
+
+
+class ReplayMismatch(DexError):
+    """A recorded swap does not stand up: re-running its pinned plugin on its recorded input
+    gave another answer or gas, or the record was altered after it was written. ``problems``
+    lists every discrepancy."""
+
+    def __init__(self, message: str, *, swap_id: int, problems: "tuple[str, ...]" = ()):
+        super().__init__(message)
+        self.swap_id = swap_id
+        self.problems = tuple(problems)
+
+
+__all__ += [
+    "ValidationFailed",
+    "DexError",
+    "NotAuthorized",
+    "InsufficientFunds",
+    "ReplayMismatch",
+]
+
+
+# ---- the NEAR tie-in (plugin_host.near) ---------------------------------------------------
+
+
+class NearError(PluginError):
+    """Base of the NEAR tie-in's errors (``plugin_host.near``)."""
+
+
+class NearUnavailable(NearError):
+    """The optional NEAR client is not installed: ``pip install 'plugin-host[near]'``."""
+
+
+class NearRpcError(NearError):
+    """The NEAR RPC node could not be reached, or answered with an error (``cause`` is NEAR's
+    error name, like ``UNKNOWN_ACCOUNT``, or ``UNREACHABLE`` when no answer came)."""
+
+    def __init__(self, message: str, *, url: str, cause: str = ""):
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+
+
+class NearTransactionFailed(NearError):
+    """The transaction was accepted and executed, but failed on chain; ``tx_hash`` names it and
+    ``failure`` is NEAR's failure object."""
+
+    def __init__(self, message: str, *, tx_hash: str, failure: "Optional[dict]" = None):
+        super().__init__(message)
+        self.tx_hash = tx_hash
+        self.failure = dict(failure or {})
+
+
+__all__ += ["NearError", "NearUnavailable", "NearRpcError", "NearTransactionFailed"]

@@ -5,8 +5,8 @@ the receipts use, so any language can rebuild them. The statement names its own 
 keeps these bytes from meaning anything else to a key that signs other things too.
 
 A *scheme* says how the signature was made. ``ed25519`` signs the canonical bytes directly;
-a later scheme (NEP-413 signed messages, for NEAR wallets) plugs into ``SCHEMES`` without
-touching the statement or the registry.
+``nep413`` signs them as a NEAR wallet's signed message (plugin_host.near._nep413). Schemes plug
+into ``SCHEMES`` without touching the statement or the registry.
 """
 
 from __future__ import annotations
@@ -72,7 +72,23 @@ class _Scheme(msgspec.Struct, frozen=True):
     verify: Callable[[bytes, str, str], None]  # (statement bytes, signature, public key); raises BadSignature
 
 
-SCHEMES: dict[str, _Scheme] = {"ed25519": _Scheme(_keys.sign, _keys.verify)}
+def _nep413_sign(message: bytes, secret_key: str) -> str:
+    from ..near import _nep413  # imported on use: plugin_host.near imports this module
+
+    return _nep413.sign_statement(message, secret_key)
+
+
+def _nep413_verify(message: bytes, signature: str, public_key: str) -> None:
+    from ..near import _nep413
+
+    _nep413.verify_statement(message, signature, public_key)
+
+
+SCHEMES: dict[str, _Scheme] = {
+    "ed25519": _Scheme(_keys.sign, _keys.verify),
+    # NEP-413 signed messages, as a NEAR wallet's signMessage makes them (needs only PyNaCl)
+    "nep413": _Scheme(_nep413_sign, _nep413_verify),
+}
 
 
 def _validated(statement: Statement) -> Statement:
