@@ -41,7 +41,7 @@ class Composer:
 
     def __init__(self, realm: "FrozenRealm", resolver: Optional[Resolver]):
         self._realm = realm
-        self._resolver = resolver
+        self.resolver = resolver
         self._pending: Optional[tuple[int, bytes, int]] = None
         self.calls: list[SubCall] = []
 
@@ -78,10 +78,10 @@ class Composer:
             return self._refuse("CompositionRefused", f"composition deeper than {MAX_DEPTH} plugins")
         if sha in path:
             return self._refuse("CompositionRefused", f"{sha[:12]}… is already on the call path (no cycles)")
-        if self._resolver is None:
+        if self.resolver is None:
             return self._refuse("CompositionRefused", "this realm was given no resolver for other plugins")
         try:
-            callee = self._resolver(sha)
+            callee = self.resolver(sha)
         except PluginError as e:
             return self._refuse(type(e).__name__, e.message)
         if gas_left <= 0:

@@ -197,8 +197,26 @@ class FrozenRealm:
         if _IMAGE_CACHE:
             _cache.store_image(key, header, image)
 
+    def fork(self) -> "FrozenRealm":
+        """Another realm of the same plugin, limits and capabilities, made from this one's
+        snapshot: byte-identical to a fresh load, without reading, hashing or compiling anything
+        (a new instance and one memory copy). Useful where a test or a fuzzer wants a fresh
+        realm per input."""
+        twin = object.__new__(FrozenRealm)
+        twin.limits, twin.capabilities, twin.engine = self.limits, self.capabilities, self.engine
+        twin.plugin_sha256, twin.runtime_sha256 = self.plugin_sha256, self.runtime_sha256
+        check_thread_stack()
+        twin._engine = get_engine(self.engine, *_guest.load())
+        twin._lock = threading.Lock()
+        twin._owner = threading.get_ident() if self.engine in THREAD_BOUND else None
+        twin._limits_by_gas = {self.limits.gas: self.limits}
+        twin._composer = Composer(twin, self._composer.resolver)
+        twin._adopt(self._header, self._snapshot)
+        return twin
+
     def _adopt(self, header: _cache.RealmImage, image: bytes, inst=None) -> None:
         """Become the realm described by a load report and its memory image."""
+        self._header = header
         self.exports: tuple[str, ...] = tuple(header.exports)
         self.metadata: dict = header.metadata
         self.load_gas_used: int = header.load_gas_used

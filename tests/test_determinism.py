@@ -193,3 +193,12 @@ def test_a_cached_load_still_honours_the_gas_limit(tmp_path, monkeypatch):
     with pytest.raises(OutOfGas):
         FrozenRealm(src, gas_limit=needed - 1)
     assert FrozenRealm(src, gas_limit=needed).call("f").output == 199990000.0
+
+
+def test_a_fork_is_a_fresh_realm():
+    realm = FrozenRealm(BIGINT_PLUGIN)
+    before = outcome(realm, "getD", {"xp": [10**24] * 3, "amp": 100})
+    twin = realm.fork()
+    assert twin._snapshot is realm._snapshot and twin._inst is not realm._inst
+    assert (twin.exports, twin.plugin_sha256, twin.limits) == (realm.exports, realm.plugin_sha256, realm.limits)
+    assert outcome(twin, "getD", {"xp": [10**24] * 3, "amp": 100}) == before

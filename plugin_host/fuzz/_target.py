@@ -189,7 +189,7 @@ class PluginTarget(Target):
         return self._available
 
     def _invoke(self, data: Any, engine: str, fresh: bool) -> tuple[Any, int, Optional[Receipt]]:
-        realm = FrozenRealm(self.source, engine=engine, **self.realm_options) if fresh else self.realm(engine)
+        realm = self.realm(engine).fork() if fresh else self.realm(engine)
         res = realm.call(self.function, data)
         return res.output, res.gas_used, res.receipt
 
