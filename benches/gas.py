@@ -33,6 +33,7 @@ BOMBS = {
     "2n ** (2n ** 24n)": "return (2n ** (2n ** 24n)) > 0n;",
     "BigInt mul/mod loop": "let a = 3n ** 50000n; for (;;) a = (a * a) % (7n ** 100000n);",
     "BigInt toString loop": "const b = 7n ** 300000n; for (;;) b.toString();",
+    "BigInt toString loop, 2n**300000n": "const b = 2n ** 300000n; for (;;) b.toString();",
     "parseFloat loop": "for (;;) parseFloat('1.2345678901234567890123e-300');",
     "sort, costly comparator": "const a = Array.from({ length: 200000 }, (_, i) => (i * 7919) % 10007);"
                                " a.sort((x, y) => { let s = 0; for (let i = 0; i < 100; i++) s += i; return x - y; });",
