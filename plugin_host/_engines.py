@@ -18,7 +18,7 @@ import platform
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol, Union
 
 from ._cache import cached_module
 from .errors import ConfigurationError, RuntimeUnavailable
@@ -150,7 +150,7 @@ class _WasmerInstance:
 class WasmerEngine:
     name = "wasmer"
 
-    def __init__(self, wasm: bytes, sha256: str):
+    def __init__(self, wasm: Callable[[], bytes], sha256: str):
         try:
             from wasmer import Module, Store, engine
             from wasmer_compiler_cranelift import Compiler
@@ -164,7 +164,7 @@ class WasmerEngine:
         self.version = f"wasmer-{wasmer.__version__}-cranelift-{_fingerprint(wasmer, wasmer_compiler_cranelift)}"
         self.module = cached_module(
             f"{self.version}-{platform.machine()}-{sha256}",
-            lambda: Module(self._store, wasm),
+            lambda: Module(self._store, wasm()),
             lambda m: m.serialize(),
             lambda p: Module.deserialize(self._store, p.read_bytes()),
         )
@@ -242,7 +242,7 @@ class _WasmtimeInstance:
 class WasmtimeEngine:
     name = "wasmtime"
 
-    def __init__(self, wasm: bytes, sha256: str):
+    def __init__(self, wasm: Callable[[], bytes], sha256: str):
         import wasmtime
 
         self._wasmtime = wasmtime
@@ -253,7 +253,7 @@ class WasmtimeEngine:
         self.version = f"wasmtime-{_fingerprint(wasmtime)}"
         self.module = cached_module(
             f"{self.version}-{platform.machine()}-{sha256}",
-            lambda: wasmtime.Module(self._engine, wasm),
+            lambda: wasmtime.Module(self._engine, wasm()),
             lambda m: m.serialize(),
             lambda p: wasmtime.Module.deserialize_file(self._engine, str(p)),
         )
@@ -274,7 +274,7 @@ THREAD_BOUND = frozenset({"wasmer"})
 _local = threading.local()
 
 
-def get_engine(name: str, wasm: bytes, sha256: str):
+def get_engine(name: str, wasm: Union[bytes, Callable[[], bytes]], sha256: str):
     """One compiled module per (engine, runtime) per process, or per thread for wasmer."""
     if name not in ENGINES:
         raise ConfigurationError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
@@ -295,9 +295,10 @@ def _release() -> None:
     _local.__dict__.clear()
 
 
-def _make(name: str, wasm: bytes, sha256: str):
+def _make(name: str, wasm: Union[bytes, Callable[[], bytes]], sha256: str):
+    source = wasm if callable(wasm) else (lambda: wasm)  # read only when compiling
     try:
-        return (WasmerEngine if name == "wasmer" else WasmtimeEngine)(wasm, sha256)
+        return (WasmerEngine if name == "wasmer" else WasmtimeEngine)(source, sha256)
     except ConfigurationError:
         raise
     except Exception as e:

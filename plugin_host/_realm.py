@@ -139,7 +139,7 @@ class FrozenRealm:
         src = _source_bytes(source)
         self.plugin_sha256 = _codec.sha256_hex(src)
         check_thread_stack()
-        wasm, self.runtime_sha256 = _guest.load()
+        wasm, self.runtime_sha256 = _guest.runtime()
         self.engine = engine
         self._engine = get_engine(engine, wasm, self.runtime_sha256)
         self._lock = threading.Lock()
@@ -206,7 +206,7 @@ class FrozenRealm:
         twin.limits, twin.capabilities, twin.engine = self.limits, self.capabilities, self.engine
         twin.plugin_sha256, twin.runtime_sha256 = self.plugin_sha256, self.runtime_sha256
         check_thread_stack()
-        twin._engine = get_engine(self.engine, *_guest.load())
+        twin._engine = get_engine(self.engine, *_guest.runtime())
         twin._lock = threading.Lock()
         twin._owner = threading.get_ident() if self.engine in THREAD_BOUND else None
         twin._limits_by_gas = {self.limits.gas: self.limits}
