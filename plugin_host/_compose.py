@@ -14,6 +14,7 @@ never raise into the engine, so every failure becomes a refusal the plugin sees 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import _abi, _codec
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 Resolver = Callable[[str], "FrozenRealm"]
 MAX_DEPTH = 4
+# Bringing a callee's realm into a call (resolving, authorizing, forking a private instance from
+# its snapshot) is host work of about a millisecond: charged once per distinct callee per call,
+# whether or not anything was cached, so the charge does not depend on cache state.
+RESOLVE_GAS = 1_000_000
 
 _path = threading.local()  # the plugins on the current call path, outermost first
 
@@ -42,8 +47,16 @@ class Composer:
     def __init__(self, realm: "FrozenRealm", resolver: Optional[Resolver]):
         self._realm = realm
         self.resolver = resolver
+        self.loading = True  # no composition from a module's top-level code
         self._pending: Optional[tuple[int, bytes, int]] = None
         self.calls: list[SubCall] = []
+        self._callees: dict[str, "FrozenRealm"] = {}
+
+    def begin(self) -> None:
+        """A new top-level call: nothing recorded, no callee brought in yet."""
+        self.calls = []
+        self._callees = {}
+        self._pending = None
 
     def host_call(self, req_ptr: int, req_len: int, resp_ptr: int, resp_cap: int, io_ptr: int) -> None:
         mv = self._realm._inst.memory()
@@ -51,14 +64,18 @@ class Composer:
             if req_len == 0 and self._pending is not None:  # the guest made room for the answer
                 status, data, gas = self._pending
                 self._pending = None
+                gas = 0  # charged with the first answer
             else:
+                self._pending = None
                 gas_left = _abi.HOST_IO.unpack_from(mv, io_ptr)[0]
                 request = _codec.decode(bytes(mv[req_ptr:req_ptr + req_len]))
                 status, data, gas = self._compose(request, gas_left)
             mv = self._realm._inst.memory()
             if len(data) > resp_cap:
+                # the gas goes with this first answer: the guest charges it before it tries to
+                # make room, so a caller that cannot make room has still paid for the callee
                 self._pending = (status, data, gas)
-                _abi.HOST_IO.pack_into(mv, io_ptr, 0, 0, _abi.HOST_RETRY, len(data))
+                _abi.HOST_IO.pack_into(mv, io_ptr, 0, gas, _abi.HOST_RETRY, len(data))
                 return
             mv[resp_ptr:resp_ptr + len(data)] = data
             _abi.HOST_IO.pack_into(mv, io_ptr, 0, gas, status, len(data))
@@ -73,6 +90,8 @@ class Composer:
                 or not isinstance(request.get("function"), str):
             return self._refuse("InvalidInput", "plugins.call(sha256, functionName, input)")
         sha, function, data = request["plugin"].lower(), request["function"], request.get("input")
+        if self.loading:
+            return self._refuse("CompositionRefused", "plugins.call is not available while the module loads")
         path = call_path()
         if len(path) >= MAX_DEPTH:
             return self._refuse("CompositionRefused", f"composition deeper than {MAX_DEPTH} plugins")
@@ -80,22 +99,31 @@ class Composer:
             return self._refuse("CompositionRefused", f"{sha[:12]}… is already on the call path (no cycles)")
         if self.resolver is None:
             return self._refuse("CompositionRefused", "this realm was given no resolver for other plugins")
+        charge = 0
+        callee = self._callees.get(sha)
+        if callee is None:
+            try:
+                resolved = self.resolver(sha)
+            except PluginError as e:
+                return self._refuse(type(e).__name__, e.message)
+            if getattr(resolved, "plugin_sha256", None) != sha:
+                return self._refuse("CompositionRefused", f"the resolver answered another plugin for {sha[:12]}…")
+            # a private instance for this call: nobody else's lock to wait on (no deadlock
+            # between threads composing each other), and a cache eviction cannot rebuild it
+            callee = self._callees[sha] = resolved.fork()
+            charge = RESOLVE_GAS
+        if gas_left <= charge:
+            return _abi.HOST_CALLEE_FAILED, _codec.canonical({"type": "OutOfGas", "message": "no gas left for the call"}), gas_left
         try:
-            callee = self.resolver(sha)
-        except PluginError as e:
-            return self._refuse(type(e).__name__, e.message)
-        if gas_left <= 0:
-            return self._refuse("OutOfGas", "no gas left for the call")
-        try:
-            res = callee.call(function, data, gas_limit=min(gas_left, 2**62))
+            res = callee.call(function, data, gas_limit=min(gas_left - charge, 2**62))
         except PluginError as e:
             r = e.receipt
             if r is not None:
                 self._record(r)
             failure = _codec.canonical({"type": type(e).__name__, "message": e.message})
-            return _abi.HOST_CALLEE_FAILED, failure, r.gas_used if r is not None else 0
+            return _abi.HOST_CALLEE_FAILED, failure, charge + (r.gas_used if r is not None else 0)
         self._record(res.receipt)
-        return _abi.HOST_OK, _codec.canonical(res.output), res.gas_used
+        return _abi.HOST_OK, _codec.canonical(res.output), charge + res.gas_used
 
     def _record(self, receipt) -> None:
         self.calls.append(SubCall(plugin_sha256=receipt.plugin_sha256, function=receipt.function,
@@ -108,4 +136,18 @@ class Composer:
         return _abi.HOST_REFUSED, _codec.canonical({"type": kind, "message": message}), 0
 
 
-__all__ = ["Composer", "Resolver", "MAX_DEPTH", "call_path"]
+def trampoline(composer: Composer) -> Callable[[int, int, int, int, int], None]:
+    """The host function handed to the engine. Engines keep it where Python's garbage collector
+    cannot see it, so it must not hold the realm: a bound method would make every realm
+    immortal (instance -> callback -> composer -> realm -> instance)."""
+    ref = weakref.ref(composer)
+
+    def host_call(*args: int) -> None:
+        composer = ref()
+        if composer is not None:
+            composer.host_call(*args)
+
+    return host_call
+
+
+__all__ = ["Composer", "Resolver", "MAX_DEPTH", "RESOLVE_GAS", "call_path", "trampoline"]

@@ -17,7 +17,7 @@ import msgspec
 
 from . import _abi, _cache, _codec
 from . import _guest
-from ._compose import Composer, Resolver, call_path
+from ._compose import Composer, Resolver, call_path, trampoline
 from ._engines import THREAD_BOUND, Trap, check_thread_stack, get_engine
 from ._receipt import (
     DEFAULT_DEPTH_LIMIT,
@@ -56,6 +56,9 @@ CAPABILITIES = frozenset(_abi.CAPABILITY_BITS)
 _BROKEN = "broken"  # the instance must be replaced before the next call
 # Tests set this to check every restore against the whole snapshot (slow: a full compare).
 _VERIFY_RESTORE = os.environ.get("PLUGIN_HOST_VERIFY_RESTORE") == "1"
+# The guest's shadow stack occupies [0, 256 KiB) (runtime/lock.json's stack_size): every
+# honest report of the lowest address a call wrote is below it.
+_STACK_TOP = 256 * 1024
 # Loaded realms are cached as memory images (see _cache.py); this turns that off.
 _IMAGE_CACHE = os.environ.get("PLUGIN_HOST_NO_IMAGE_CACHE") != "1"
 
@@ -164,7 +167,8 @@ class FrozenRealm:
                                gas_limit=lim.gas)
             return
 
-        inst = self._engine.instantiate(self._composer.host_call)
+        inst = self._engine.instantiate(trampoline(self._composer))
+        self._inst = inst  # the composer answers through it (with a refusal, while loading)
         ctl_addr = inst.call("ph_ctl_ptr")
         mv = inst.memory()
         version = _abi.CTL.unpack_from(mv, ctl_addr)[0]
@@ -226,14 +230,16 @@ class FrozenRealm:
         self._snapshot = image
         self._snapview = memoryview(image)
         self._snap_high = len(image)
+        self._stack_top = _STACK_TOP
         self._dirty: Any = None
+        self._composer.loading = False
         if inst is None:
             self._fresh_instance()
         else:
             self._inst = inst
 
     def _fresh_instance(self) -> None:
-        inst = self._engine.instantiate(self._composer.host_call)
+        inst = self._engine.instantiate(trampoline(self._composer))
         inst.call("ph_ctl_ptr")
         grow = (self._mem_size - inst.memory_size()) // 65536
         if grow > 0:
@@ -273,8 +279,12 @@ class FrozenRealm:
         limits = self._call_limits(gas_limit)
         if not isinstance(function, str) or "\0" in function:
             raise InvalidInput(f"function must be a str without NUL bytes, got {function!r}")
+        try:
+            name = function.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"function must be valid Unicode (no lone surrogates), got {function!r}") from None
         payload = _codec.encode(data, limits.depth)
-        request = function.encode("utf-8", "surrogatepass") + b"\0" + payload
+        request = name + b"\0" + payload
         base = dict(runtime_sha256=self.runtime_sha256, plugin_sha256=self.plugin_sha256, function=function,
                     input_sha256=_codec.sha256_hex(payload), limits=limits, engine=self.engine)
         if len(payload) > limits.input:
@@ -316,7 +326,7 @@ class FrozenRealm:
                     MemoryLimitExceeded("the input does not fit in the realm's memory", memory_limit=limits.memory),
                     base, 0)
         mv[ptr:ptr + n] = request
-        self._composer.calls = []
+        self._composer.begin()
         path = call_path()
         path.append(self.plugin_sha256)
         try:
@@ -332,7 +342,10 @@ class FrozenRealm:
             base = dict(base, calls=self._composer.calls)
         if inst.memory_size() == self._mem_size:
             ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
-            self._dirty = (ctl.dirty_low, ctl.dirty_high)
+            # the guest reports what it touched; a report that cannot be right (a memory-safety
+            # bug in the guest could write anything) gets a whole new instance instead
+            if 0 <= ctl.dirty_low <= self._stack_top and self._snap_high <= ctl.dirty_high <= self._mem_size:
+                self._dirty = (ctl.dirty_low, ctl.dirty_high)
         else:  # memory grew: the snapshot no longer describes this instance
             mv = inst.memory()
             ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))

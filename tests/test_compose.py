@@ -135,3 +135,78 @@ def test_registry_composition_is_pinned_authorized_and_ledgered():
         res = reg.call(caller, "go", 4)
         assert res.output == 8 and res.receipt.calls[0].plugin_sha256 == callee.sha256
         assert reg.usage(callee).calls == 1 and reg.usage(caller).calls == 3
+
+
+# ---- found in review ------------------------------------------------------------------------
+
+def test_a_caller_pays_for_a_callee_even_when_it_cannot_take_the_answer(engine):
+    caller, callee, add = realms(engine)
+    hoarder = add(f"""
+export function go() {{
+  const hoard = [];
+  try {{ for (;;) hoard.push(new Uint8Array(1 << 16)); }} catch (e) {{}}   // fill the heap
+  let tries = 0;
+  for (let i = 0; i < 50; i++) {{
+    try {{ plugins.call('{callee.plugin_sha256}', 'big', 100000n); }} catch (e) {{ tries++; }}
+  }}
+  return tries;
+}}""")
+    try:
+        res = hoarder.call("go", gas_limit=20_000_000)
+        calls, used = res.receipt.calls, res.gas_used
+    except Exception as e:  # running out of gas is the expected end
+        calls, used = e.receipt.calls, e.receipt.gas_used
+    assert sum(c.gas_used for c in calls) <= used
+
+
+def test_realms_and_forks_are_collected():
+    import gc
+    import weakref
+
+    realm = FrozenRealm(CALLEE)
+    twin = realm.fork()
+    refs = [weakref.ref(realm), weakref.ref(twin)]
+    del realm, twin
+    gc.collect()
+    assert all(r() is None for r in refs)
+
+
+def test_threads_composing_each_other_do_not_deadlock():
+    """Thread 1 runs A calling B while thread 2 runs B calling A, on shared wasmtime realms:
+    each callee runs on a private fork, so neither waits for the other's lock."""
+    import threading
+
+    relay = "export function go({ n, to }) { return n > 0n ? plugins.call(to, 'go', { n: n - 1n, to }) : 0n; }"
+    sources = {}
+    for name in ("A", "B"):
+        src = f"// {name}\n{relay}"
+        sources[sha256_hex(src.encode())] = FrozenRealm(src, engine="wasmtime", capabilities=["compose"],
+                                                        resolver=lambda sha: sources[sha])
+    a, b = list(sources)
+    results = []
+
+    def worker(me, other):
+        for _ in range(25):
+            results.append(sources[me].call("go", {"n": 1, "to": other}).output)
+
+    threads = [threading.Thread(target=worker, args=pair) for pair in ((a, b), (b, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads) and results == [0] * 50
+
+
+def test_no_composition_at_load(engine):
+    from plugin_host import PluginException
+
+    with pytest.raises(PluginException, match="while the module loads"):
+        FrozenRealm("plugins.call('" + "0" * 64 + "', 'f', null);\nexport function f() {}", engine=engine,
+                    capabilities=["compose"], resolver=lambda sha: None)
+
+
+def test_the_resolver_must_answer_the_plugin_asked_for(engine):
+    caller, callee, _ = realms(engine)
+    liar = FrozenRealm(CALLER, engine=engine, capabilities=["compose"], resolver=lambda sha: callee)
+    with pytest.raises(PluginException, match="another plugin"):
+        liar.call("viaHost", {"plugin": "ab" * 32, "fn": "double", "input": 1})

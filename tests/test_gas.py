@@ -115,3 +115,14 @@ def test_a_throw_still_reports_its_gas(engine):
     with pytest.raises(PluginException) as b:
         realm.call("f", 1000)
     assert 0 < a.value.receipt.gas_used < b.value.receipt.gas_used
+
+
+def test_compiling_the_source_is_metered(engine):
+    """A source that is costly to compile (tens of thousands of locals in one function) runs out
+    of the load budget instead of tying the host up for seconds."""
+    locals_ = ", ".join(f"v{i}" for i in range(30_000))
+    src = f"export function f() {{ let {locals_}; return 1n; }}"
+    with pytest.raises(OutOfGas):
+        FrozenRealm(src, engine=engine, gas_limit=2_000_000)
+    small = FrozenRealm("export function f() { let a, b, c; return 1n; }", engine=engine)
+    assert small.load_gas_used > 0

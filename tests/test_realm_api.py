@@ -186,3 +186,39 @@ def test_a_wasmer_realm_refuses_other_threads():
     realm = FrozenRealm(PLUGIN, engine="wasmer")
     results, errors = _hammer(lambda: realm, workers=1, calls=1)
     assert len(errors) == 1 and isinstance(errors[0], ConfigurationError)
+
+
+def test_a_throw_survives_the_jobs_it_queued(engine):
+    realm = FrozenRealm("export function f() { Promise.resolve().then(() => { throw 1; }); throw new Error('main'); }",
+                        engine=engine)
+    with pytest.raises(PluginException) as info:
+        realm.call("f")
+    assert info.value.js_message == "main"
+
+
+def test_a_caught_out_of_memory_does_not_mislabel_the_plugins_own_error(engine):
+    from plugin_host import MemoryLimitExceeded
+
+    realm = FrozenRealm("""
+        export function f() {
+          try { const a = []; for (;;) a.push(new Uint8Array(1 << 20)); } catch (e) {}
+          throw new Error("INSUFFICIENT_LIQUIDITY");
+        }
+        export function g() { const a = []; for (;;) a.push(new Uint8Array(1 << 20)); }""",
+                        engine=engine, memory_limit=8 << 20)
+    with pytest.raises(PluginException, match="INSUFFICIENT_LIQUIDITY"):
+        realm.call("f")
+    with pytest.raises(MemoryLimitExceeded):
+        realm.call("g")
+
+
+def test_long_error_messages_keep_their_details(engine):
+    realm = FrozenRealm("export function f() { throw new Error('\\x01'.repeat(3000)); }", engine=engine)
+    with pytest.raises(PluginException) as info:
+        realm.call("f")
+    assert info.value.js_name == "Error" and len(info.value.js_message) >= 3000
+
+
+def test_function_names_must_be_valid_unicode(realm):
+    with pytest.raises(InvalidInput, match="lone surrogates"):
+        realm.call("add\ud800", {})

@@ -173,8 +173,8 @@ def test_realm_is_pinned_to_an_exact_sha256(reg):
 
 def test_realm_takes_limits_but_not_capabilities(reg):
     rec = reg.activate(reg.install(plugin()))
-    realm = reg.realm(rec, gas_limit=10_000, memory_limit=8 << 20, engine="wasmtime")
-    assert realm.limits.gas == 10_000 and realm.limits.memory == 8 << 20 and realm.engine == "wasmtime"
+    realm = reg.realm(rec, gas_limit=1_000_000, memory_limit=8 << 20, engine="wasmtime")
+    assert realm.limits.gas == 1_000_000 and realm.limits.memory == 8 << 20 and realm.engine == "wasmtime"
     with pytest.raises(ConfigurationError):
         reg.realm(rec, capabilities=("log",))
 

@@ -86,6 +86,9 @@ static JSValue js_plugins_call(JSContext *c, JSValueConst this_val, int argc, JS
     ph_host_call((uint32_t)(uintptr_t)buf.data, (uint32_t)buf.len, (uint32_t)(uintptr_t)resp, cap,
                  (uint32_t)(uintptr_t)&io);
     ph_buf_free(&buf);
+    /* the callee's gas and the host's work are the caller's, charged before anything here can
+     * fail: the callee has run whatever happens next */
+    ph_gas_charge(io.gas_used + COMPOSE_BASE_GAS);
     if (io.status == HOST_RETRY) {
         uint32_t need = io.resp_len;
         char *bigger = ph_malloc_functions.js_realloc(NULL, resp, need);
@@ -96,8 +99,7 @@ static JSValue js_plugins_call(JSContext *c, JSValueConst this_val, int argc, JS
         resp = bigger;
         ph_host_call(0, 0, (uint32_t)(uintptr_t)resp, need, (uint32_t)(uintptr_t)&io);
     }
-    /* the callee's gas, the host's work and the bytes brought back: all the caller's */
-    ph_gas_charge(io.gas_used + COMPOSE_BASE_GAS + (io.resp_len >> 4));
+    ph_gas_charge(io.resp_len >> 4); /* and the bytes brought back */
 
     JSValue result;
     if (io.status == HOST_OK) {

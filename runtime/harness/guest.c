@@ -143,8 +143,8 @@ static int fail_with_exception(int js_status)
         status = PH_CAPABILITY_DENIED;
     else if (log_overflow)
         status = PH_LOG_TOO_LARGE;
-    else if (ph_heap_refused())
-        status = PH_OUT_OF_MEMORY;
+    else if (ph_heap_refused() && (JS_IsNull(exc) || is_message(exc, "out of memory")))
+        status = PH_OUT_OF_MEMORY; /* not when the plugin caught it and threw its own error */
     else if (is_message(exc, "Maximum call stack size exceeded"))
         status = PH_STACK_OVERFLOW;
 
@@ -164,7 +164,7 @@ static int fail_with_exception(int js_status)
     char err[8];
     out.len = 0;
     out.overflow = 0;
-    out.limit = 3 * MAX_ERROR_TEXT + 256;
+    out.limit = 3 * 6 * MAX_ERROR_TEXT + 256; /* three texts, each up to 6x when escaped */
     ph_codec_lossy(1);
     if (ph_encode(ctx, o, &out, 4, err, sizeof(err)))
         out.len = 0;
@@ -291,10 +291,15 @@ static int drain_jobs(void)
  * with the rejection pending. */
 static JSValue settle(JSValue v, const char **unsettled)
 {
+    /* a synchronous throw must survive the jobs it queued, even jobs that throw themselves */
+    JSValue thrown = JS_IsException(v) ? JS_GetException(ctx) : JS_UNINITIALIZED;
     if (drain_jobs() < 0) {
         JS_FreeValue(ctx, v);
+        JS_FreeValue(ctx, thrown);
         return JS_EXCEPTION;
     }
+    if (!JS_IsUninitialized(thrown))
+        return JS_Throw(ctx, thrown);
     if (JS_PromiseState(ctx, v) == JS_PROMISE_NOT_A_PROMISE)
         return v;
     JSPromiseStateEnum st = JS_PromiseState(ctx, v);
@@ -308,6 +313,8 @@ static JSValue settle(JSValue v, const char **unsettled)
     *unsettled = "the returned promise never settled: a call must finish within the call";
     return JS_EXCEPTION;
 }
+
+static uint64_t compile_gas; /* the plugin's compile, part of its load gas */
 
 static int boot(const char *src, size_t len)
 {
@@ -328,7 +335,12 @@ static int boot(const char *src, size_t len)
                                JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT, &lock_len);
     if (!lock_bc)
         return -1;
+    /* compiling the plugin's source is the plugin's work (a long source can make it costly):
+     * metered on the load budget, like its top-level code */
+    ph_gas_set(ph_ctl.gas_limit);
     uint8_t *plugin_bc = compile(cc, src, len, "plugin.js", JS_EVAL_TYPE_MODULE, &plugin_len);
+    compile_gas = ph_gas_used();
+    ph_gas_set(UINT64_MAX);
     if (!plugin_bc) {
         JSValue exc = JS_GetException(cc);
         JSValue msg = JS_GetPropertyStr(cc, exc, "message");
@@ -384,8 +396,8 @@ static int boot(const char *src, size_t len)
         fail_with_exception(PH_JS_EXCEPTION);
         return 1;
     }
-    /* the module's top-level code is the plugin's: it runs on the plugin's gas */
-    ph_gas_set(ph_ctl.gas_limit);
+    /* the module's top-level code is the plugin's: it runs on what compiling left */
+    ph_gas_set(ph_ctl.gas_limit - compile_gas);
     const char *unsettled = NULL;
     JSValue r = settle(JS_EvalFunction(ctx, mod), &unsettled);
     if (JS_IsException(r)) {
@@ -460,7 +472,7 @@ PH_EXPORT(ph_load) int ph_load(uint32_t src_len)
     if (st != PH_OK)
         return st;
     loaded = 1;
-    uint64_t load_gas = ph_ctl.gas_used; /* describe() finished the metered part */
+    uint64_t load_gas = compile_gas + ph_ctl.gas_used; /* describe() finished the metered part */
     JS_RunGC(rt);
     ph_reserve_headroom(HEADROOM);
     finish(PH_OK);

@@ -183,7 +183,8 @@ def test_bad_inputs_are_typed_errors(data, engine):
                                   "metadata"])
 def test_function_names_are_not_properties_of_anything(name, engine):
     realm = FrozenRealm("export const metadata = { name: 'm' }; export function g() { return 1n; }", engine=engine)
-    with pytest.raises(NoSuchExport):
+    # a name that is not valid Unicode cannot even be asked for (its receipt could not be encoded)
+    with pytest.raises(InvalidInput if name == "\ud800" else NoSuchExport):
         realm.call(name)
     assert realm.call("g").output == 1
     for bad in (None, 5, b"g"):

@@ -181,10 +181,17 @@ def test_source_not_utf8_at_the_abi(engine):
 
 
 def test_source_over_the_host_limit_at_the_abi(engine):
-    """The host refuses sources over 1 MiB; the guest itself copes with a bigger one."""
-    raw = Raw(engine)
-    assert raw.load(b"//" + b"x" * (2 << 20) + b"\n" + SOURCE) == _abi.OK
+    """The host refuses sources over 1 MiB; the guest itself copes with a bigger one, and
+    compiling it is paid for: a 2 MiB comment costs about 10.5M gas of the load budget."""
+    src = b"//" + b"x" * (2 << 20) + b"\n" + SOURCE
+    raw = Raw(engine, gas=100_000_000)
+    assert raw.load(src) == _abi.OK
+    assert 10_000_000 < raw.ctlblock().gas_used < 100_000_000
     raw.assert_serves()
+    poor = Raw(engine, gas=10_000_000)
+    with pytest.raises(Trap):
+        poor.load(src)
+    assert poor.ctlblock().out_of_gas == 1
 
 
 def test_random_requests(engine):
