@@ -17,7 +17,7 @@ from ._codec import sha256_hex
 from ._fuzz_cli import add_command as add_fuzz_command
 from ._receipt import DEFAULT_GAS_LIMIT
 from .near._commands import add_commands as add_near_commands
-from .registry._commands import UsageError, add_commands, print_json
+from .registry._commands import UsageError, add_commands, print_json, print_result
 
 EXIT_PLUGIN_ERROR = 1
 EXIT_USAGE = 2
@@ -43,14 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     source = Path(args.file).read_bytes()
     realm = FrozenRealm(source, engine=args.engine, gas_limit=args.gas, capabilities=args.capability or ())
     result = realm.call(args.function, _read_input(args.input))
-    if args.json:
-        print_json({"output": result.output, "gas_used": result.gas_used, "logs": result.logs,
-                    "receipt": result.receipt, "digest": result.receipt.digest()})
-    else:
-        if result.logs:
-            sys.stderr.write(result.logs)
-        print_json(result.output)
-        print(f"gas used: {result.gas_used}   receipt: {result.receipt.digest()}", file=sys.stderr)
+    print_result(result, args.json)
     return 0
 
 

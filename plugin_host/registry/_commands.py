@@ -115,17 +115,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_result(result: Any, as_json: bool) -> None:
+    """A CallResult: the output on stdout (logs, gas and receipt on stderr), or all of it as JSON."""
+    if as_json:
+        print_json({"output": result.output, "gas_used": result.gas_used, "logs": result.logs,
+                    "receipt": result.receipt, "digest": result.receipt.digest()})
+        return
+    if result.logs:
+        sys.stderr.write(result.logs)
+    print_json(result.output)
+    print(f"gas used: {result.gas_used}   receipt: {result.receipt.digest()}", file=sys.stderr)
+
+
 def cmd_call(args: argparse.Namespace, data: Any) -> int:
     with _open(args) as reg:
         result = reg.call(args.ref, args.function, data, sha256=args.sha256, gas_limit=args.gas)
-    if args.json:
-        print_json({"output": result.output, "gas_used": result.gas_used, "logs": result.logs,
-                    "receipt": result.receipt, "digest": result.receipt.digest()})
-    else:
-        if result.logs:
-            sys.stderr.write(result.logs)
-        print_json(result.output)
-        print(f"gas used: {result.gas_used}   receipt: {result.receipt.digest()}", file=sys.stderr)
+    print_result(result, args.json)
     return 0
 
 
