@@ -14,6 +14,7 @@ import msgspec
 
 from . import FrozenRealm, PluginError
 from ._codec import sha256_hex
+from ._engines import ENGINES
 from ._fuzz_cli import add_command as add_fuzz_command
 from ._receipt import DEFAULT_GAS_LIMIT
 from .near._commands import add_commands as add_near_commands
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("function")
     p.add_argument("--input", help="JSON, or @file")
     p.add_argument("--gas", type=int, default=DEFAULT_GAS_LIMIT)
-    p.add_argument("--engine", choices=("wasmer", "wasmtime"), default="wasmer")
+    p.add_argument("--engine", choices=ENGINES, default="wasmer")
     p.add_argument("--capability", action="append", help="grant a capability (e.g. log)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_run)

@@ -184,9 +184,12 @@ class _WasmtimeInstance:
     of type conversion per call, more than a whole plugin call. Falls back to the public API
     if wasmtime-py's internals move."""
 
-    __slots__ = ("_store", "_mem", "_funcs", "_fast", "_args", "_ctx", "_view", "_view_len")
+    __slots__ = ("_wt", "_store", "_mem", "_funcs", "_fast", "_args", "_ctx", "_view", "_view_len")
 
     def __init__(self, store, instance):
+        import wasmtime
+
+        self._wt = wasmtime  # for its error types, without an import per call
         self._store = store
         exports = instance.exports(store)
         self._mem = exports["memory"]
@@ -206,22 +209,20 @@ class _WasmtimeInstance:
         wasmtime_init(store)
 
     def call(self, export: str, arg: int = 0) -> int:
-        import wasmtime
-
         if self._fast is None:
             f = self._funcs[export]
             try:
                 return f(self._store) if export == "ph_ctl_ptr" else f(self._store, arg)
-            except wasmtime.Trap as e:
+            except self._wt.Trap as e:
                 raise Trap(str(e)) from None
         ffi = self._fast
         self._args[0].i32 = arg
         trap = ctypes.POINTER(ffi.wasm_trap_t)()
         err = ffi.wasmtime_func_call_unchecked(self._ctx, self._funcs[export], self._args, 1, ctypes.byref(trap))
         if err:
-            raise Trap(str(wasmtime.WasmtimeError._from_ptr(err)))
+            raise Trap(str(self._wt.WasmtimeError._from_ptr(err)))
         if trap:
-            raise Trap(str(wasmtime.Trap._from_ptr(trap)))
+            raise Trap(str(self._wt.Trap._from_ptr(trap)))
         return self._args[0].i32
 
     def memory(self) -> memoryview:

@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any, Callable
 
+from ._engines import ENGINES
 from ._receipt import DEFAULT_GAS_LIMIT
 from .registry._commands import REGISTRY_ENV, UsageError, default_registry, print_json
 
@@ -42,7 +43,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
                         "property, else totality, gas and determinism")
     p.add_argument("--gas-budget", type=int, help="the gas property's budget (default: --gas)")
     p.add_argument("--gas", type=int, default=DEFAULT_GAS_LIMIT, help="the realm's gas limit per call")
-    p.add_argument("--engine", choices=("wasmer", "wasmtime"), default="wasmer")
+    p.add_argument("--engine", choices=ENGINES, default="wasmer")
     p.add_argument("--capability", action="append", help="grant a capability (e.g. log)")
     p.add_argument("--batch", type=int, default=16, help="inputs per hypothesis example (default 16)")
     p.add_argument("--no-database", action="store_true",

@@ -47,6 +47,7 @@ from .errors import (
     PluginError,
     PluginException,
     PluginSyntaxError,
+    RuntimeUnavailable,
     StackOverflow,
 )
 
@@ -132,24 +133,29 @@ class FrozenRealm:
     ):
         """``resolver`` maps a plugin sha256 to the FrozenRealm that runs it; with the
         ``compose`` capability, ``plugins.call(sha256, name, input)`` goes through it."""
-        self.limits = _limits(gas=gas_limit, memory=memory_limit, stack=stack_limit, input=input_limit,
-                              output=output_limit, log=log_limit, depth=depth_limit)
+        limits = _limits(gas=gas_limit, memory=memory_limit, stack=stack_limit, input=input_limit,
+                         output=output_limit, log=log_limit, depth=depth_limit)
         caps = frozenset(capabilities)
         unknown = caps - CAPABILITIES
         if unknown:
             raise ConfigurationError(f"unknown capabilities {sorted(unknown)}; known: {sorted(CAPABILITIES)}")
-        self.capabilities = caps
         src = _source_bytes(source)
-        self.plugin_sha256 = _codec.sha256_hex(src)
         check_thread_stack()
-        wasm, self.runtime_sha256 = _guest.runtime()
-        self.engine = engine
-        self._engine = get_engine(engine, wasm, self.runtime_sha256)
+        wasm, runtime_sha256 = _guest.runtime()
+        self._init_state(engine, get_engine(engine, wasm, runtime_sha256), runtime_sha256,
+                         _codec.sha256_hex(src), limits, caps, resolver)
+        self._load(src)
+
+    def _init_state(self, engine: str, compiled: Any, runtime_sha256: str, plugin_sha256: str,
+                    limits: Limits, capabilities: frozenset, resolver: Optional[Resolver]) -> None:
+        """What a realm holds besides its loaded image: shared by __init__ and fork."""
+        self.limits, self.capabilities, self.engine = limits, capabilities, engine
+        self.runtime_sha256, self.plugin_sha256 = runtime_sha256, plugin_sha256
+        self._engine = compiled
         self._lock = threading.Lock()
         self._owner = threading.get_ident() if engine in THREAD_BOUND else None
-        self._limits_by_gas: dict[int, Limits] = {self.limits.gas: self.limits}
+        self._limits_by_gas: dict[int, Limits] = {limits.gas: limits}
         self._composer = Composer(self, resolver)
-        self._load(src)
 
     # ---- loading ---------------------------------------------------------------------------
 
@@ -206,15 +212,18 @@ class FrozenRealm:
         snapshot: byte-identical to a fresh load, without reading, hashing or compiling anything
         (a new instance and one memory copy). Useful where a test or a fuzzer wants a fresh
         realm per input."""
-        twin = object.__new__(FrozenRealm)
-        twin.limits, twin.capabilities, twin.engine = self.limits, self.capabilities, self.engine
-        twin.plugin_sha256, twin.runtime_sha256 = self.plugin_sha256, self.runtime_sha256
         check_thread_stack()
-        twin._engine = get_engine(self.engine, *_guest.runtime())
-        twin._lock = threading.Lock()
-        twin._owner = threading.get_ident() if self.engine in THREAD_BOUND else None
-        twin._limits_by_gas = {self.limits.gas: self.limits}
-        twin._composer = Composer(twin, self._composer.resolver)
+        if self._owner in (None, threading.get_ident()):
+            compiled = self._engine
+        else:  # a wasmer module is bound to its thread: this thread's, of the same runtime
+            wasm, sha = _guest.runtime()
+            if sha != self.runtime_sha256:
+                raise RuntimeUnavailable(f"the guest runtime changed to {sha[:12]} since this realm was "
+                                         f"made on {self.runtime_sha256[:12]}: create a new realm")
+            compiled = get_engine(self.engine, wasm, sha)
+        twin = object.__new__(FrozenRealm)
+        twin._init_state(self.engine, compiled, self.runtime_sha256, self.plugin_sha256, self.limits,
+                         self.capabilities, self._composer.resolver)
         twin._adopt(self._header, self._snapshot)
         return twin
 
@@ -240,17 +249,19 @@ class FrozenRealm:
 
     def _fresh_instance(self) -> None:
         inst = self._engine.instantiate(trampoline(self._composer))
-        inst.call("ph_ctl_ptr")
         grow = (self._mem_size - inst.memory_size()) // 65536
         if grow > 0:
             inst.grow(grow)
         inst.memory()[:self._snap_high] = self._snapview
         self._inst = inst
 
-    def _restore(self) -> None:
+    def _restore(self) -> Optional[memoryview]:
+        """Bring the instance back to the snapshot; returns the memory view it wrote through,
+        if any (asking an engine for it is a native call)."""
         dirty = self._dirty
         if dirty is None:
-            return
+            return None
+        mv = None
         if dirty is _BROKEN:
             self._fresh_instance()
         else:
@@ -263,6 +274,7 @@ class FrozenRealm:
         self._dirty = None
         if _VERIFY_RESTORE:
             self._verify_restore()
+        return mv
 
     def _verify_restore(self) -> None:
         mv = self._inst.memory()
@@ -310,9 +322,10 @@ class FrozenRealm:
         return limits
 
     def _call(self, request: bytes, limits: Limits, base: dict) -> CallResult:
-        self._restore()
+        mv = self._restore()
         inst = self._inst
-        mv = inst.memory()
+        if mv is None:
+            mv = inst.memory()
         _abi.GAS.pack_into(mv, self._ctl + _abi.OFF_GAS_LIMIT, limits.gas)
         n = len(request)
         self._dirty = _BROKEN  # until the guest reports what it touched

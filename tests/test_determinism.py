@@ -202,3 +202,18 @@ def test_a_fork_is_a_fresh_realm():
     assert twin._snapshot is realm._snapshot and twin._inst is not realm._inst
     assert (twin.exports, twin.plugin_sha256, twin.limits) == (realm.exports, realm.plugin_sha256, realm.limits)
     assert outcome(twin, "getD", {"xp": [10**24] * 3, "amp": 100}) == before
+
+
+def test_a_wasmer_realm_forks_on_another_thread():
+    """wasmer modules are bound to their thread: a fork made on another thread compiles (or
+    reuses) that thread's module of the same runtime and answers the same."""
+    import threading
+
+    realm = FrozenRealm(BIGINT_PLUGIN, engine="wasmer")
+    before = outcome(realm, "getD", {"xp": [10**24] * 3, "amp": 100})
+    got = []
+    worker = threading.Thread(target=lambda: got.append(outcome(realm.fork(), "getD",
+                                                                {"xp": [10**24] * 3, "amp": 100})))
+    worker.start()
+    worker.join(timeout=120)
+    assert got == [before]

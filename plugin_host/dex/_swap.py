@@ -92,11 +92,13 @@ def settle(c: sqlite3.Connection, plugin: DexPlugin, pool: Pool, request: SwapRe
               "fee_left": fee_left, "royalty": royalty, "gas_used": receipt.gas_used}
     row = c.execute("SELECT digest FROM swaps ORDER BY id DESC LIMIT 1").fetchone()
     prev = row[0] if row else ""
+    # the realm hashed both blobs into the receipt already (replay checks they still match)
     input_blob, output_blob = canonical(quoted.data), canonical(quoted.result.output)
-    digest = _digest(fields, receipt.digest(), sha256_hex(input_blob), sha256_hex(output_blob), now, prev)
+    receipt_digest = receipt.digest()
+    digest = _digest(fields, receipt_digest, receipt.input_sha256, receipt.output_sha256, now, prev)
     cols = {**{k: str(v) if k in _AMOUNTS else v for k, v in fields.items()},
             "input": input_blob, "output": output_blob, "receipt": receipt.to_json(),
-            "receipt_digest": receipt.digest(), "at": now, "prev_digest": prev, "digest": digest}
+            "receipt_digest": receipt_digest, "at": now, "prev_digest": prev, "digest": digest}
     cur = c.execute(f"INSERT INTO swaps ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                     tuple(cols.values()))
     return SwapRecord(swap_id=cur.lastrowid, **fields, receipt=receipt, at=now, digest=digest)

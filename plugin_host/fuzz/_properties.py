@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Seque
 import msgspec
 
 from ..errors import GuestFault, OutOfGas, PluginError
+from ..validation._quote import FeeTreatment
 from ._target import Outcome, Target, other_engines, to_json
 
 __all__ = [
@@ -24,7 +25,8 @@ __all__ = [
 Check = Callable[[Target, Any, Outcome], Optional[bool]]
 
 # Where a swap's fee goes, so how the pool's balances must move (plugin-interfaces.md).
-KIND_FEE_TREATMENT = {"constant-product": "kept", "solidly": "fee-leaves", "curve": "admin-fee-leaves"}
+KIND_FEE_TREATMENT = {"constant-product": FeeTreatment.KEPT.value, "solidly": FeeTreatment.FEE_LEAVES.value,
+                      "curve": FeeTreatment.ADMIN_FEE_LEAVES.value}
 
 
 class PropertyFailed(AssertionError):
@@ -272,8 +274,9 @@ def conservation(fee_treatment: Optional[str] = None) -> Property:
     (Uniswap V2: ``in + amountIn``, ``out - amountOut``), ``"fee-leaves"`` (Solidly: the fee in
     ``tokenIn`` leaves) or ``"admin-fee-leaves"`` (Curve: ``adminFeeAmount`` of ``tokenOut``
     leaves); without one, within those bounds."""
-    if fee_treatment not in (None, "kept", "fee-leaves", "admin-fee-leaves"):
+    if fee_treatment not in (None, *(t.value for t in FeeTreatment)):
         raise ValueError(f"unknown fee treatment {fee_treatment!r}")
+    treatment = None if fee_treatment is None else FeeTreatment(fee_treatment)
 
     def conservation(target: Target, data: Any, outcome: Outcome) -> bool:
         s = _swap(data)
@@ -294,9 +297,7 @@ def conservation(fee_treatment: Optional[str] = None) -> Property:
             if not bal[i] <= new[i] <= bal[i] + s.amount_in or new[j] > bal[j] - q.amount_out:
                 _fail(f"balances {bal} -> {new} do not follow from amountIn {s.amount_in} and amountOut {q.amount_out}")
             return True
-        want = list(bal)
-        want[i] += s.amount_in - (q.fee if fee_treatment == "fee-leaves" else 0)
-        want[j] -= q.amount_out + (q.admin_fee if fee_treatment == "admin-fee-leaves" else 0)
+        want = list(treatment.balances_after(bal, i, j, s.amount_in, q.amount_out, q.fee, q.admin_fee))
         if new != want:
             _fail(f"newBalances {new}, but amountIn {s.amount_in} and amountOut {q.amount_out} ({fee_treatment}) "
                   f"leave {want}")

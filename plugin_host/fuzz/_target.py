@@ -18,13 +18,13 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 import msgspec
 
 from .. import _codec
+from .._engines import ENGINES
 from .._realm import FrozenRealm
 from .._receipt import Receipt
 from ..errors import PluginError, RuntimeUnavailable
 
 __all__ = ["Outcome", "Target", "PluginTarget", "CallableTarget", "to_json", "load_source"]
 
-ENGINES = ("wasmer", "wasmtime")
 
 
 def to_json(value: Any) -> str:

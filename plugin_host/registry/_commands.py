@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import msgspec
 
+from .._engines import ENGINES
 from ..errors import InvalidKey
 from . import _index, _keys
 from ._policy import RegistryPolicy
@@ -340,7 +341,7 @@ def add_commands(sub: argparse._SubParsersAction, read_input: Any) -> None:
     p.add_argument("function")
     p.add_argument("--input", help="JSON, or @file")
     p.add_argument("--gas", type=int, default=None, help="gas limit of the call")
-    p.add_argument("--engine", choices=("wasmer", "wasmtime"), default="wasmer")
+    p.add_argument("--engine", choices=ENGINES, default="wasmer")
     p.add_argument("--sha256", help="refuse unless REF is exactly this code")
 
     for name, text in (("activate", "allow a plugin to run (if the policy allows)"),

@@ -127,7 +127,7 @@ def check(directory: Path, *, root: Optional[Path] = None, strict: bool = False,
     read ``.problems`` / ``.drift`` or call ``.raise_for_problems()``."""
     problems: list[str] = []
     index = load(directory, root=root, problems=problems)
-    runtime = _guest.load()[1]
+    runtime = _guest.runtime_sha256()
     checked = Checked(index, runtime, problems, [], [], strict)
     pinned: dict[str, str] = {}
     for filename, m in index.manifests.items():

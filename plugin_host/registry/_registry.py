@@ -265,7 +265,7 @@ class PluginRegistry:
                timestamp: Optional[int] = None) -> Attestation:
         """Sign a statement about the plugin on this host's runtime, and store it."""
         rec = self.get(ref)
-        statement = _attest.make_statement(plugin_sha256=rec.sha256, runtime_sha256=_guest.load()[1],
+        statement = _attest.make_statement(plugin_sha256=rec.sha256, runtime_sha256=_guest.runtime_sha256(),
                                            verdict=verdict, report=report, auditor=auditor, timestamp=timestamp)
         return self.add_attestation(_attest.sign(statement, secret_key))
 
@@ -310,7 +310,7 @@ class PluginRegistry:
         return self._verification(self.get(ref).sha256)
 
     def _verification(self, sha: str) -> Verification:
-        runtime = _guest.load()[1]
+        runtime = _guest.runtime_sha256()
         checks = []
         for att in self.attestations(sha):
             try:

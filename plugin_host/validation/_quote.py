@@ -47,21 +47,29 @@ class FeeTreatment(str, enum.Enum):
 
     def leaving(self, quote: SwapQuote) -> int:
         """How much of the fee token leaves the pool (to the protocol's fee account)."""
+        return self._leaving(quote.fee_amount, quote.admin_fee_amount)
+
+    def _leaving(self, fee_amount: int, admin_fee_amount: int) -> int:
         if self is FeeTreatment.ADMIN_FEE_LEAVES:
-            return quote.admin_fee_amount
+            return admin_fee_amount
         if self is FeeTreatment.FEE_LEAVES:
-            return quote.fee_amount
+            return fee_amount
         return 0
 
     def expected_balances(self, request: "SwapRequest", quote: SwapQuote) -> tuple[int, ...]:
-        """The conservation law: the pool's balances after the swap, given what it paid out.
-        ``balances[in] + amountIn`` and ``balances[out] - amountOut``, less the fee that leaves;
-        every other coin unchanged."""
-        out = list(request.balances)
-        leaves = self.leaving(quote)
-        i, j = request.i, request.j
-        out[i] += request.amount_in - (leaves if self.fee_side == "in" else 0)
-        out[j] -= quote.amount_out + (leaves if self.fee_side == "out" else 0)
+        """The conservation law: the pool's balances after the swap, given what it paid out."""
+        return self.balances_after(request.balances, request.i, request.j, request.amount_in,
+                                   quote.amount_out, quote.fee_amount, quote.admin_fee_amount)
+
+    def balances_after(self, balances: Any, i: int, j: int, amount_in: int, amount_out: int,
+                       fee_amount: int, admin_fee_amount: int = 0) -> tuple[int, ...]:
+        """The conservation law on plain numbers (the one place it is written; the validation
+        rule and the fuzz property both use it): ``balances[i] + amountIn`` and
+        ``balances[j] - amountOut``, less the fee that leaves; every other coin unchanged."""
+        out = list(balances)
+        leaves = self._leaving(fee_amount, admin_fee_amount)
+        out[i] += amount_in - (leaves if self.fee_side == "in" else 0)
+        out[j] -= amount_out + (leaves if self.fee_side == "out" else 0)
         return tuple(out)
 
 
