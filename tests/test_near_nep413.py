@@ -82,6 +82,19 @@ def test_nep413_attestations_count_in_a_registry():
             reg.add_attestation(forged)
 
 
+def test_registry_attest_signs_with_nep413():
+    secret, public = generate_key()
+    with PluginRegistry(":memory:") as reg:
+        rec = reg.install(plugin("alpha"))
+        reg.add_auditor("alice.near", public)
+        att = reg.attest(rec, secret, auditor="alice.near", verdict="approved", report="ipfs://r", scheme="nep413")
+        assert att.scheme == "nep413" and [a.scheme for a in reg.attestations(rec)] == ["nep413"]
+        reg.set_policy(RegistryPolicy(trusted_auditors=["alice.near"], min_approvals=1))
+        assert reg.verify(rec).meets_policy
+        with pytest.raises(BadSignature):
+            reg.attest(rec, secret, auditor="alice.near", verdict="approved", report="ipfs://r", scheme="rsa")
+
+
 def test_a_wallet_signed_statement_becomes_an_attestation():
     """A wallet signs wallet_request(statement) and answers base64; nothing else is needed."""
     secret, public = generate_key()

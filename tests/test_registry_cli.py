@@ -92,6 +92,9 @@ def test_keygen_attest_verify_policy(cli):
     status, out, _ = cli("attest", "adder@1.0.0", "--key", str(key), "--verdict", "approved", "--report", "ipfs://r",
                          "--json")
     assert status == 0 and json.loads(out)["statement"]["plugin_sha256"] == cli.sha
+    status, out, _ = cli("attest", "adder@1.0.0", "--key", str(key), "--verdict", "approved", "--report", "ipfs://r2",
+                         "--scheme", "nep413", "--json")
+    assert status == 0 and json.loads(out)["scheme"] == "nep413"
 
     assert cli("policy", "set", "--trusted-auditors", "alice.near,bob.near", "--min-approvals", "2")[0] == 0
     status, out, _ = cli("verify", "adder@1.0.0")

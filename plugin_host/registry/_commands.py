@@ -187,7 +187,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
         raise UsageError("--auditor is required when the key file does not name an account_id")
     with _open(args) as reg:
         att = reg.attest(args.ref, secret, auditor=auditor, verdict=args.verdict, report=args.report,
-                         timestamp=args.timestamp)
+                         timestamp=args.timestamp, scheme=args.scheme)
     if args.json:
         print_json(att)
     else:
@@ -361,6 +361,8 @@ def add_commands(sub: argparse._SubParsersAction, read_input: Any) -> None:
     p.add_argument("--report", required=True, help="the audit report's URI or digest")
     p.add_argument("--auditor", help="the auditor's account id (default: the key file's account_id)")
     p.add_argument("--timestamp", type=int, help="unix seconds (default: now)")
+    p.add_argument("--scheme", choices=("ed25519", "nep413"), default="ed25519",
+                   help="sign the canonical statement, or as a NEAR wallet signs a message (NEP-413)")
 
     p = add("verify", "re-verify a plugin's attestations and check the policy (exit 1 if not met)", cmd_verify)
     p.add_argument("ref", help="sha256 or name@version")

@@ -262,12 +262,13 @@ class PluginRegistry:
     # ---- attestations ------------------------------------------------------------------------
 
     def attest(self, ref: Union[str, PluginRecord], secret_key: str, *, auditor: str, verdict: str, report: str,
-               timestamp: Optional[int] = None) -> Attestation:
-        """Sign a statement about the plugin on this host's runtime, and store it."""
+               timestamp: Optional[int] = None, scheme: str = "ed25519") -> Attestation:
+        """Sign a statement about the plugin on this host's runtime, and store it. ``scheme``:
+        ``"ed25519"`` (the canonical bytes) or ``"nep413"`` (as a NEAR wallet signs a message)."""
         rec = self.get(ref)
         statement = _attest.make_statement(plugin_sha256=rec.sha256, runtime_sha256=_guest.runtime_sha256(),
                                            verdict=verdict, report=report, auditor=auditor, timestamp=timestamp)
-        return self.add_attestation(_attest.sign(statement, secret_key))
+        return self.add_attestation(_attest.sign(statement, secret_key, scheme=scheme))
 
     def add_attestation(self, attestation: Attestation) -> Attestation:
         """Verify an attestation signed elsewhere and store it. Idempotent. Raises
