@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 GUEST := plugin_host/_guest/guest.wasm
-RUNTIME_INPUTS := runtime/build.py runtime/lock.json $(wildcard runtime/harness/*)
+RUNTIME_INPUTS := runtime/build.py runtime/inject_gas.py runtime/lock.json $(wildcard runtime/harness/*)
 
 .PHONY: demo test bench setup clean
 

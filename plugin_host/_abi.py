@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 # ph_ctl_t, little-endian, field by field
 CTL = struct.Struct("<IIQQIIIIIIIIIIIIIIII")
@@ -33,7 +33,7 @@ class Ctl(NamedTuple):
     max_depth: int
     dirty_low: int
     dirty_high: int
-    out_of_gas: int
+    gas_word: int  # address of the guest's int64 gas counter; below zero after a trap = out of gas
     denied: int
 
 
@@ -42,6 +42,7 @@ OFF_GAS_LIMIT = 8
 OFF_LOAD_PARAMS = 48  # memory_limit, stack_limit, capabilities, max_output, max_log, max_depth
 LOAD_PARAMS = struct.Struct("<IIIIII")
 GAS = struct.Struct("<Q")
+GAS_WORD = struct.Struct("<q")  # the guest's gas counter, signed
 
 # enum ph_status
 OK = 0
@@ -70,3 +71,10 @@ HOST_OK, HOST_CALLEE_FAILED, HOST_REFUSED, HOST_RETRY = 0, 1, 2, 3
 def denied_names(bits: int) -> list[str]:
     names = {**CAPABILITY_BITS, **DENIAL_BITS}
     return [name for name, bit in names.items() if bits & bit] or ["unknown"]
+
+
+def out_of_gas(mem, ctl: int) -> bool:
+    """After a trap: was it the meter? Its counter (at the address the control block gives)
+    is below zero then, and only then."""
+    word = Ctl._make(CTL.unpack_from(mem, ctl)).gas_word
+    return GAS_WORD.unpack_from(mem, word)[0] < 0

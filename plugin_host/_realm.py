@@ -383,9 +383,9 @@ class FrozenRealm:
         self._dirty = _BROKEN
         text = str(trap)
         try:
-            out_of_gas = _abi.Ctl._make(_abi.CTL.unpack_from(inst.memory(), self._ctl)).out_of_gas
+            out_of_gas = _abi.out_of_gas(inst.memory(), self._ctl)
         except Exception:
-            out_of_gas = 0
+            out_of_gas = False
         if out_of_gas:
             return OutOfGas(f"out of gas: {what} used its whole budget of {gas_limit} gas", gas_limit=gas_limit)
         if "stack" in text.lower():

@@ -1,53 +1,46 @@
 /* The gas meter, allocation accounting and the stack half of the dirty-range bookkeeping.
  *
- * This file is compiled WITHOUT -fsanitize-coverage: everything else in the guest (QuickJS,
- * libregexp, libunicode, dtoa and the rest of the harness) calls __sanitizer_cov_trace_pc at
- * every basic block, and that callback is the meter. Because the meter lives inside the wasm,
- * every engine that runs the same wasm bytes counts exactly the same gas.
+ * The meter's count lives in one word, ph_gas_word. runtime/inject_gas.py rewrites the linked
+ * wasm so that every function (QuickJS, libc, compiler-rt, the harness) counts its basic
+ * blocks and subtracts them from this word, trapping when it goes below zero; the functions
+ * of this file that it must not meter are named there. The host tells an out-of-gas trap from
+ * others by the word (ph_ctl.gas_word holds its address). Because the meter lives
+ * inside the wasm, every engine that runs the same wasm bytes counts exactly the same gas.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ph.h"
 
-static int64_t gas_left = INT64_MAX; /* unmetered until ph_load or ph_call sets a budget */
+/* The linker exports this word's address (build.py: --export=ph_gas_word), which is how the
+ * rewrite finds it. volatile: injected code changes it behind the compiler's back, even inside
+ * functions the compiler believes touch no memory, so C must never keep a stale copy. */
+__attribute__((used)) volatile int64_t ph_gas_word = INT64_MAX; /* unmetered until a budget is set */
 static uint64_t gas_budget = INT64_MAX;
-
-__attribute__((noinline, cold)) static void out_of_gas(void)
-{
-    ph_ctl.out_of_gas = 1;
-    __builtin_trap(); /* the host replaces the instance after any trap */
-}
-
-/* One unit of gas per basic block. With -flto this inlines into every block. */
-void __sanitizer_cov_trace_pc(void)
-{
-    if (__builtin_expect(--gas_left < 0, 0))
-        out_of_gas();
-}
 
 void ph_gas_set(uint64_t limit)
 {
     gas_budget = limit;
-    gas_left = limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
+    ph_gas_word = limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
 }
 
 uint64_t ph_gas_used(void)
 {
-    return gas_left < 0 ? gas_budget : gas_budget - (uint64_t)gas_left;
+    int64_t left = ph_gas_word;
+    return left < 0 ? gas_budget : gas_budget - (uint64_t)left;
 }
 
 uint64_t ph_gas_left(void)
 {
-    return gas_left < 0 ? 0 : (uint64_t)gas_left;
+    int64_t left = ph_gas_word;
+    return left < 0 ? 0 : (uint64_t)left;
 }
 
 void ph_gas_charge(uint64_t amount)
 {
     if (amount > (uint64_t)INT64_MAX) amount = INT64_MAX;
-    gas_left -= (int64_t)amount;
-    if (gas_left < 0)
-        out_of_gas();
+    if ((ph_gas_word -= (int64_t)amount) < 0)
+        __builtin_trap(); /* the host replaces the instance after any trap */
 }
 
 /* ---- allocation accounting --------------------------------------------------------------

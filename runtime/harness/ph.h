@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "quickjs.h"
 
-#define PH_ABI_VERSION 1
+#define PH_ABI_VERSION 2
 
 #define PH_EXPORT(name) __attribute__((export_name(#name))) 
 
@@ -61,7 +61,8 @@ typedef struct ph_ctl {
     uint32_t max_depth;     /* 68 in: nesting limit for input and output values */
     uint32_t dirty_low;     /* 72 out: nothing below this address differs from the snapshot */
     uint32_t dirty_high;    /* 76 out: nothing at or above this address differs either */
-    uint32_t out_of_gas;    /* 80 out: set by the meter right before it traps */
+    uint32_t gas_word;      /* 80 out: address of the meter's int64 counter: a trap with it
+                             *         below zero was out of gas (meter.c) */
     uint32_t denied;        /* 84 out: capability / denial bits the plugin tried to use */
 } ph_ctl_t;
 
@@ -78,6 +79,7 @@ void ph_gas_set(uint64_t limit);
 uint64_t ph_gas_used(void);
 uint64_t ph_gas_left(void);
 void ph_gas_charge(uint64_t amount);
+extern volatile int64_t ph_gas_word;
 extern const JSMallocFunctions ph_malloc_functions;
 uintptr_t ph_heap_high(void);
 void ph_heap_limit_set(size_t limit);

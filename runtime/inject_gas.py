@@ -1,0 +1,374 @@
+"""Inject the gas meter into the linked guest wasm (runtime/build.py calls this; GAS.md explains it).
+
+Every function in the module -- QuickJS, libregexp, libunicode, dtoa, zig's libc and
+compiler-rt, our harness -- pays one unit of gas per basic block it executes, except the few
+harness functions named in UNMETERED (the stack hook, and the allocator, which meter.c
+charges by size instead). Where a basic block starts, in wasm's structured control flow: at a
+function's entry, at a loop's header, in each arm of an `if`, after the `end` of a `block` or
+`if` (where branches land), and after a `br_if` (its fall-through).
+
+Why rewrite the wasm instead of instrumenting the C (the approach this replaced): the count
+can live in a wasm local -- a register, mostly -- instead of a word of memory. Counting a
+block is then one add. The local is moved into the meter's word in memory ("flushed"), and
+the word compared with zero, only where it must be for the count to be exact and for time to
+stay bounded:
+- at every exit of a function (return, falling off the end, a branch to the function's own
+  label), so a call's whole count is in memory when it returns; a loop-free call tree of any
+  shape therefore still checks the budget once per call;
+- at every loop header, so no loop runs an iteration unchecked.
+Out of gas is a trap with the word below zero, and nothing else: the path to the trap holds
+no call (a call there, even on a cold path, made wasmer's cranelift slow down hot loops).
+
+The count is the same on every engine and in every run: the rewrite is a pure function of
+the wasm bytes. The meter's word is found through an export the harness provides for this
+purpose only (GAS_WORD), removed here.
+
+Only the instruction set zig emits for wasm32-wasi (MVP, sign-ext, non-trapping float-to-int,
+bulk memory, reference types, multi-value) is understood; anything else fails the build.
+"""
+
+from __future__ import annotations
+
+GAS_WORD = "ph_gas_word"  # exported global: the address of the int64 gas counter (meter.c)
+# Harness functions that are not metered: the per-function stack hook
+# (-finstrument-function-entry-bare calls it at every function entry) and the allocator
+# (charged 3 + n/16 per allocation in meter.c instead). Each must exist, or the build fails,
+# so that a renamed function cannot silently become metered.
+UNMETERED = ("__cyg_profile_func_enter_bare",
+             "js_malloc_fn", "js_calloc_fn", "js_free_fn", "js_realloc_fn", "ph_usable",
+             "realloc", "free", "arena_new", "arena_malloc_large", "arena_calloc_large")
+
+I64 = 0x7E
+BLOCK, LOOP, IF, ELSE, END = 0x02, 0x03, 0x04, 0x05, 0x0B
+BR, BR_IF, BR_TABLE, RETURN = 0x0C, 0x0D, 0x0E, 0x0F
+
+
+class InjectError(Exception):
+    pass
+
+
+def _uleb(b: bytes, i: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = b[i]
+        i += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return result, i
+
+
+def _sleb(b: bytes, i: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = b[i]
+        i += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            if byte & 0x40:
+                result -= 1 << shift
+            return result, i
+
+
+def _enc_u(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _name(b: bytes, i: int) -> tuple[str, int]:
+    n, i = _uleb(b, i)
+    return b[i:i + n].decode("utf-8"), i + n
+
+
+def _sections(wasm: bytes) -> list[tuple[int, bytes]]:
+    if wasm[:8] != b"\0asm\x01\0\0\0":
+        raise InjectError("not a wasm module (version 1)")
+    out, i = [], 8
+    while i < len(wasm):
+        sid = wasm[i]
+        size, j = _uleb(wasm, i + 1)
+        out.append((sid, wasm[j:j + size]))
+        i = j + size
+    return out
+
+
+def _limits(b: bytes, i: int) -> int:
+    flags, i = _uleb(b, i)
+    _, i = _uleb(b, i)
+    if flags & 1:
+        _, i = _uleb(b, i)
+    return i
+
+
+class _Module:
+    """What the rewrite needs to know: each function's parameter count, the imported function
+    count, the exports, the globals' initial values and the function names."""
+
+    def __init__(self, sections: list[tuple[int, bytes]]):
+        self.params: list[int] = []  # per type
+        self.imported_funcs = 0
+        self.func_types: list[int] = []  # per defined function
+        self.exports: dict[str, tuple[int, int]] = {}
+        self.global_inits: list[bytes] = []  # imported globals excluded: none expected
+        self.names: dict[int, str] = {}
+        for sid, p in sections:
+            if sid == 1:
+                self._types(p)
+            elif sid == 2:
+                self._imports(p)
+            elif sid == 3:
+                n, i = _uleb(p, 0)
+                for _ in range(n):
+                    t, i = _uleb(p, i)
+                    self.func_types.append(t)
+            elif sid == 6:
+                self._globals(p)
+            elif sid == 7:
+                n, i = _uleb(p, 0)
+                for _ in range(n):
+                    name, i = _name(p, i)
+                    kind = p[i]
+                    idx, i = _uleb(p, i + 1)
+                    self.exports[name] = (kind, idx)
+            elif sid == 0:
+                name, i = _name(p, 0)
+                if name == "name":
+                    self._function_names(p, i)
+
+    def _types(self, p: bytes) -> None:
+        n, i = _uleb(p, 0)
+        for _ in range(n):
+            if p[i] != 0x60:
+                raise InjectError(f"unsupported type form {p[i]:#x}")
+            np, i = _uleb(p, i + 1)
+            i += np  # valtypes are single bytes in the features we accept
+            nr, i = _uleb(p, i)
+            i += nr
+            self.params.append(np)
+
+    def _imports(self, p: bytes) -> None:
+        n, i = _uleb(p, 0)
+        for _ in range(n):
+            _, i = _name(p, i)
+            _, i = _name(p, i)
+            kind = p[i]
+            i += 1
+            if kind == 0:
+                _, i = _uleb(p, i)
+                self.imported_funcs += 1
+            elif kind == 1:
+                i = _limits(p, i + 1)
+            elif kind == 2:
+                i = _limits(p, i)
+            else:
+                raise InjectError("imported globals are not expected in the guest")
+
+    def _globals(self, p: bytes) -> None:
+        n, i = _uleb(p, 0)
+        for _ in range(n):
+            start = i + 2  # valtype, mutability
+            i = start
+            while p[i] != END:  # constant expressions: i32/i64.const or global.get
+                op = p[i]
+                if op == 0x41 or op == 0x42:
+                    _, i = _sleb(p, i + 1)
+                elif op == 0x23:
+                    _, i = _uleb(p, i + 1)
+                else:
+                    raise InjectError(f"unsupported global initializer opcode {op:#x}")
+            self.global_inits.append(p[start:i])
+            i += 1
+
+    def _function_names(self, p: bytes, i: int) -> None:
+        while i < len(p):
+            sub = p[i]
+            size, i = _uleb(p, i + 1)
+            if sub == 1:
+                n, j = _uleb(p, i)
+                for _ in range(n):
+                    idx, j = _uleb(p, j)
+                    self.names[idx], j = _name(p, j)
+            i += size
+
+
+def _skip_immediates(op: int, b: bytes, i: int) -> int:
+    """The position after the immediates of the instruction whose opcode (read at i-1) is op."""
+    if op in (BLOCK, LOOP, IF):
+        if b[i] == 0x40 or 0x6F <= b[i] <= 0x7F:
+            return i + 1
+        return _sleb(b, i)[1]  # a type index (multi-value)
+    if op in (BR, BR_IF, 0x10, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0xD2):
+        return _uleb(b, i)[1]
+    if op == BR_TABLE:
+        n, i = _uleb(b, i)
+        for _ in range(n + 1):
+            _, i = _uleb(b, i)
+        return i
+    if op == 0x11:  # call_indirect: type, table
+        return _uleb(b, _uleb(b, i)[1])[1]
+    if op == 0x1C:  # typed select
+        n, i = _uleb(b, i)
+        return i + n
+    if 0x28 <= op <= 0x3E:  # loads and stores: align (bit 6 = a memory index follows), offset
+        align, i = _uleb(b, i)
+        if align & 0x40:
+            _, i = _uleb(b, i)
+        return _uleb(b, i)[1]
+    if op in (0x3F, 0x40):
+        return _uleb(b, i)[1]
+    if op == 0x41 or op == 0x42:
+        return _sleb(b, i)[1]
+    if op == 0x43:
+        return i + 4
+    if op == 0x44:
+        return i + 8
+    if op == 0xD0:
+        return i + 1
+    if op == 0xFC:
+        sub, i = _uleb(b, i)
+        nargs = {8: 2, 9: 1, 10: 2, 11: 1, 12: 2, 13: 1, 14: 2, 15: 1, 16: 1, 17: 1}.get(sub, 0 if sub <= 7 else None)
+        if nargs is None:
+            raise InjectError(f"unsupported instruction 0xfc {sub}")
+        for _ in range(nargs):
+            _, i = _uleb(b, i)
+        return i
+    if op in (0x00, 0x01, ELSE, END, RETURN, 0x1A, 0x1B, 0xD1) or 0x45 <= op <= 0xC4:
+        return i
+    raise InjectError(f"unsupported instruction {op:#x} (a wasm feature the meter does not know)")
+
+
+class _Snippets:
+    """The injected code, for one function whose counting local is `acc`."""
+
+    def __init__(self, acc: int, word: int):
+        a, w = _enc_u(acc), _enc_u(word)
+        get, set_, tee = b"\x20" + a, b"\x21" + a, b"\x22" + a
+        # acc += 1
+        self.count = get + b"\x42\x01\x7C" + set_
+        # word -= acc; if word < 0: trap; acc = 0   (the word is at a constant address)
+        self.flush = (b"\x41\x00\x41\x00\x29\x03" + w + get + b"\x7D" + tee + b"\x37\x03" + w
+                      + get + b"\x42\x00\x53\x04\x40\x00\x0B" + b"\x42\x00" + set_)
+
+
+def _rewrite_body(body: bytes, nparams: int, word: int) -> bytes:
+    n, i = _uleb(body, 0)
+    after_count = i
+    nlocals = nparams
+    for _ in range(n):
+        count, i = _uleb(body, i)
+        nlocals += count
+        i += 1
+    snip = _Snippets(nlocals, word)
+    out = bytearray(_enc_u(n + 1) + body[after_count:i] + b"\x01" + bytes([I64]))
+    out += snip.count  # the entry block
+    stack = [None]  # open constructs; the function's own label is stack[0]
+    while True:
+        start = i
+        op = body[i]
+        i = _skip_immediates(op, body, i + 1)
+        instr = body[start:i]
+        if op == END:
+            kind = stack.pop()
+            if not stack:
+                if i != len(body):
+                    raise InjectError("code after a function's final end")
+                out += snip.flush + instr
+                return bytes(out)
+            out += instr
+            if kind != LOOP:  # after a block or an if: where branches land
+                out += snip.count
+        elif op in (BLOCK, LOOP, IF):
+            stack.append(op)
+            out += instr
+            if op == LOOP:
+                out += snip.count + snip.flush
+            elif op == IF:
+                out += snip.count
+        elif op == ELSE:
+            out += instr + snip.count
+        elif op in (BR, BR_IF, BR_TABLE):
+            j, labels = start + 1, []
+            count = 1
+            if op == BR_TABLE:
+                count, j = _uleb(body, j)
+                count += 1
+            for _ in range(count):
+                label, j = _uleb(body, j)
+                labels.append(label)
+            if any(label == len(stack) - 1 for label in labels):  # leaves the function
+                out += snip.flush
+            out += instr
+            if op == BR_IF:  # the fall-through is a new block
+                out += snip.count
+        elif op == RETURN:
+            out += snip.flush + instr
+        elif op in (0x12, 0x13):
+            raise InjectError("tail calls are not supported by the meter")
+        else:
+            out += instr
+
+
+def inject(wasm: bytes, meter: bool = True, unmetered: tuple[str, ...] = UNMETERED) -> bytes:
+    """The metered module: `wasm` with the meter injected, the meter's export and every
+    custom section dropped. With meter=False only the dropping is done (the unmetered guest
+    that benchmarks compare against)."""
+    sections = _sections(wasm)
+    mod = _Module(sections)
+    try:
+        kind, gidx = mod.exports[GAS_WORD]
+    except KeyError as e:
+        raise InjectError(f"the harness does not export {e.args[0]}") from None
+    init = mod.global_inits[gidx] if kind == 3 and gidx < len(mod.global_inits) else b""
+    if init[:1] != b"\x41":
+        raise InjectError(f"{GAS_WORD} must be a global holding an i32 address")
+    word = _sleb(init, 1)[0]
+    skip = {idx for idx, name in mod.names.items() if name in unmetered}
+    missing = set(unmetered) - {mod.names[idx] for idx in skip}
+    if missing:
+        raise InjectError(f"functions to leave unmetered not found: {', '.join(sorted(missing))}")
+
+    out = bytearray(b"\0asm\x01\0\0\0")
+    for sid, payload in sections:
+        if sid == 0:
+            continue  # names and other custom sections: not part of the runtime
+        if sid == 7:
+            payload = _drop_exports(payload, {GAS_WORD})
+        elif sid == 10 and meter:
+            payload = _rewrite_code(payload, mod, skip, word)
+        out += bytes([sid]) + _enc_u(len(payload)) + payload
+    return bytes(out)
+
+
+def _drop_exports(p: bytes, names: set[str]) -> bytes:
+    n, i = _uleb(p, 0)
+    kept = []
+    for _ in range(n):
+        start = i
+        name, i = _name(p, i)
+        _, i = _uleb(p, i + 1)
+        if name not in names:
+            kept.append(p[start:i])
+    return _enc_u(len(kept)) + b"".join(kept)
+
+
+def _rewrite_code(p: bytes, mod: _Module, skip: set[int], word: int) -> bytes:
+    n, i = _uleb(p, 0)
+    if n != len(mod.func_types):
+        raise InjectError("the code and function sections disagree")
+    bodies = [_enc_u(n)]
+    for k in range(n):
+        size, i = _uleb(p, i)
+        body = p[i:i + size]
+        i += size
+        if mod.imported_funcs + k not in skip:
+            body = _rewrite_body(body, mod.params[mod.func_types[k]], word)
+        bodies.append(_enc_u(len(body)) + body)
+    return b"".join(bodies)

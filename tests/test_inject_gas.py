@@ -1,0 +1,143 @@
+"""The gas injection (runtime/inject_gas.py) on small hand-written modules: exact counts for
+each control-flow shape, the flush at every way out of a function, the trap, and a loud
+failure on what it does not understand. The guest-level properties (same gas on both engines,
+bombs bounded) are in test_gas.py, test_determinism.py and tests/attacks/."""
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))
+import inject_gas  # noqa: E402
+
+WORD = 8  # the counter's address in these modules
+BUDGET = 1_000_000
+
+MODULE = """
+(module
+  (memory (export "memory") 1)
+  (global (export "ph_gas_word") i32 (i32.const 8))
+  (func $straight (export "straight") (result i32)
+    i32.const 1 i32.const 2 i32.add)
+  (func $branchy (export "branchy") (param i32) (result i32)
+    block
+      local.get 0
+      br_if 0
+      nop
+    end
+    i32.const 0)
+  (func $if_else (export "if_else") (param i32) (result i32)
+    local.get 0
+    if (result i32) i32.const 1 else i32.const 2 end)
+  (func $loop (export "loop") (param i32)
+    loop
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if 0
+    end)
+  (func $early (export "early") (param i32) (result i32)
+    block
+      block
+        i32.const 9
+        local.get 0
+        br_if 2
+        drop
+      end
+    end
+    i32.const 0)
+  (func $ret (export "ret") (param i32) (result i32)
+    local.get 0
+    if i32.const 3 return end
+    i32.const 7)
+  (func $table (export "table") (param i32)
+    block block
+      local.get 0
+      br_table 0 1 2
+    end end)
+  (func $calls (export "calls") (result i32)
+    call $straight call $straight i32.add)
+  (func $spin (export "spin") (loop br 0))
+  (func $free_fn (export "free_fn") (param i32)
+    loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end)
+)
+"""
+
+
+def instance(unmetered=()):
+    wasm = inject_gas.inject(wasmtime.wat2wasm(MODULE), unmetered=unmetered)
+    store = wasmtime.Store()
+    inst = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
+    return store, inst
+
+
+def run(name, *args, unmetered=()):
+    """(result, gas used) of one call with a fresh budget."""
+    store, inst = instance(unmetered)
+    mem = inst.exports(store)["memory"]
+    mem.write(store, struct.pack("<q", BUDGET), WORD)
+    result = inst.exports(store)[name](store, *args)
+    left = struct.unpack("<q", mem.read(store, WORD, WORD + 8))[0]
+    return result, BUDGET - left
+
+
+@pytest.mark.parametrize("name, args, gas", [
+    ("straight", (), 1),                 # one block
+    ("branchy", (0,), 3),                # entry, the br_if's fall-through, after the end
+    ("branchy", (1,), 2),                # entry, after the end (the fall-through is skipped)
+    ("if_else", (1,), 3),                # entry, then-arm, after the end
+    ("if_else", (0,), 3),                # entry, else-arm, after the end
+    ("loop", (1,), 3),                   # entry, one header, the br_if's fall-through
+    ("loop", (5,), 7),                   # entry, five headers, one fall-through
+    ("early", (1,), 1),                  # leaves through br_if 2: only the entry, flushed on the way out
+    ("early", (0,), 4),                  # entry, the fall-through, after each of the two ends
+    ("ret", (1,), 2),                    # entry, then-arm; return flushes
+    ("ret", (0,), 2),                    # entry, after the end
+    ("table", (0,), 3), ("table", (1,), 2), ("table", (2,), 1),
+    ("calls", (), 3),                    # the caller's block and the callee's, twice
+])
+def test_each_shape_counts_its_blocks_exactly(name, args, gas):
+    assert run(name, *args)[1] == gas
+
+
+def test_a_loop_pays_per_iteration():
+    # the header and the br_if's fall-through each iteration, the last fall-through once
+    costs = [run("loop", n)[1] for n in (1, 2, 3, 10)]
+    assert costs[1] - costs[0] == costs[2] - costs[1] == (costs[3] - costs[2]) // 7 > 0
+
+
+def test_out_of_gas_traps_with_the_word_below_zero():
+    store, inst = instance()
+    mem = inst.exports(store)["memory"]
+    mem.write(store, struct.pack("<q", 1000), WORD)
+    with pytest.raises(wasmtime.Trap):
+        inst.exports(store)["spin"](store)
+    assert struct.unpack("<q", mem.read(store, WORD, WORD + 8))[0] < 0
+
+
+def test_listed_functions_are_left_unmetered():
+    assert run("free_fn", 100, unmetered=("free_fn",))[1] == 0
+    assert run("free_fn", 100)[1] > 100
+
+
+def test_the_meter_export_and_custom_sections_are_dropped():
+    wasm = inject_gas.inject(wasmtime.wat2wasm(MODULE), unmetered=())
+    module = wasmtime.Module(wasmtime.Engine(), wasm)
+    assert "ph_gas_word" not in {e.name for e in module.exports}
+    assert all(sid != 0 for sid, _ in inject_gas._sections(wasm))
+
+
+def test_unknown_instructions_and_missing_pieces_fail_the_build():
+    simd = "(module (global (export \"ph_gas_word\") i32 (i32.const 8)) (func (result v128) v128.const i64x2 0 0))"
+    with pytest.raises(inject_gas.InjectError, match="unsupported instruction"):
+        inject_gas.inject(wasmtime.wat2wasm(simd), unmetered=())
+    with pytest.raises(inject_gas.InjectError, match="does not export ph_gas_word"):
+        inject_gas.inject(wasmtime.wat2wasm("(module (func))"), unmetered=())
+    with pytest.raises(inject_gas.InjectError, match="not found: gone"):
+        inject_gas.inject(wasmtime.wat2wasm(MODULE), unmetered=("gone",))
+
+
+def test_the_rewrite_is_a_pure_function_of_the_bytes():
+    wasm = wasmtime.wat2wasm(MODULE)
+    assert inject_gas.inject(wasm, unmetered=()) == inject_gas.inject(bytes(wasm), unmetered=())
