@@ -8,10 +8,10 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 # ph_ctl_t, little-endian, field by field
-CTL = struct.Struct("<IIQQIIIIIIIIIIIIIIII")
+CTL = struct.Struct("<IIQQIIIIIIIIIIIIIIIIII")
 
 
 class Ctl(NamedTuple):
@@ -35,6 +35,8 @@ class Ctl(NamedTuple):
     dirty_high: int
     out_of_gas: int
     denied: int
+    stack_high: int
+    data_low: int
 
 
 # offsets of the fields the host writes, for struct.pack_into
