@@ -275,8 +275,9 @@ class FrozenRealm:
         if dirty is _BROKEN:
             self._fresh_instance()
         else:
-            lo, hi = dirty
-            mv = self._inst.memory()
+            # the view the last call used: still valid, as memory has not grown since (the
+            # guest runs only inside calls, and a call that grew memory left _BROKEN)
+            lo, hi, mv = dirty
             snap = self._snapview
             stack_top, data_low, top = self._stack_top, self._data_low, min(hi, self._snap_high)
             mv[lo:stack_top] = snap[lo:stack_top]
@@ -372,7 +373,7 @@ class FrozenRealm:
             # write anything) gets a whole new instance instead
             if (0 <= ctl.dirty_low <= self._stack_top and ctl.stack_high == self._stack_top
                     and ctl.data_low == self._data_low and self._snap_high <= ctl.dirty_high <= self._mem_size):
-                self._dirty = (ctl.dirty_low, ctl.dirty_high)
+                self._dirty = (ctl.dirty_low, ctl.dirty_high, mv)
         else:  # memory grew: the snapshot no longer describes this instance
             mv = inst.memory()
             ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
