@@ -11,7 +11,7 @@ from typing import NamedTuple
 ABI_VERSION = 2
 
 # ph_ctl_t, little-endian, field by field
-CTL = struct.Struct("<IIQQIIIIIIIIIIIIIIII")
+CTL = struct.Struct("<IIQQIIIIIIIIIIIIIIIIII")
 
 
 class Ctl(NamedTuple):
@@ -35,6 +35,8 @@ class Ctl(NamedTuple):
     dirty_high: int
     gas_word: int  # address of the guest's int64 gas counter; below zero after a trap = out of gas
     denied: int
+    stack_high: int
+    data_low: int
 
 
 # offsets of the fields the host writes, for struct.pack_into

@@ -2,7 +2,8 @@
 
 A realm is a QuickJS context inside a WebAssembly instance. After the plugin is loaded and the
 realm locked down, the host snapshots the instance's linear memory; before every call it
-restores the bytes the previous call could have changed (the guest reports that range), and
+restores the bytes the previous call could have changed (the guest reports two ranges: the
+stack it used, and the writable statics and heap; the read-only data between them is skipped), and
 after any trap or memory growth it replaces the instance. So every call starts from the same
 bytes: module-level state cannot leak from one call to the next, and gas repeats exactly.
 """
@@ -240,6 +241,15 @@ class FrozenRealm:
         self._snapview = memoryview(image)
         self._snap_high = len(image)
         self._stack_top = _STACK_TOP
+        # Where writable statics begin, as the guest wrote it into its control block during
+        # the load (the build fixes it: ph.h). [stack top, data_low) is read-only data that no
+        # call writes, so restores skip it. Taken from the snapshot, not from each call's
+        # report: a guest that went wrong could report anything.
+        snap_ctl = _abi.Ctl._make(_abi.CTL.unpack_from(image, header.ctl))
+        if snap_ctl.stack_high != _STACK_TOP or not _STACK_TOP <= snap_ctl.data_low <= self._snap_high:
+            raise GuestFault(f"the guest reports an impossible layout (stack top {snap_ctl.stack_high:#x}, "
+                             f"writable data from {snap_ctl.data_low:#x}): rebuild the runtime")
+        self._data_low = snap_ctl.data_low
         self._dirty: Any = None
         self._composer.loading = False
         if inst is None:
@@ -265,10 +275,13 @@ class FrozenRealm:
         if dirty is _BROKEN:
             self._fresh_instance()
         else:
-            lo, hi = dirty
-            mv = self._inst.memory()
-            top = min(hi, self._snap_high)
-            mv[lo:top] = self._snapview[lo:top]
+            # the view the last call used: still valid, as memory has not grown since (the
+            # guest runs only inside calls, and a call that grew memory left _BROKEN)
+            lo, hi, mv = dirty
+            snap = self._snapview
+            stack_top, data_low, top = self._stack_top, self._data_low, min(hi, self._snap_high)
+            mv[lo:stack_top] = snap[lo:stack_top]
+            mv[data_low:top] = snap[data_low:top]
             if hi > top:  # the call took fresh memory above the snapshot's heap: zero it again
                 mv[top:hi] = bytes(hi - top)
         self._dirty = None
@@ -355,10 +368,12 @@ class FrozenRealm:
             base = dict(base, calls=self._composer.calls)
         if inst.memory_size() == self._mem_size:
             ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))
-            # the guest reports what it touched; a report that cannot be right (a memory-safety
-            # bug in the guest could write anything) gets a whole new instance instead
-            if 0 <= ctl.dirty_low <= self._stack_top and self._snap_high <= ctl.dirty_high <= self._mem_size:
-                self._dirty = (ctl.dirty_low, ctl.dirty_high)
+            # the guest reports what it touched: [dirty_low, stack_high) and [data_low,
+            # dirty_high); a report that cannot be right (a memory-safety bug in the guest could
+            # write anything) gets a whole new instance instead
+            if (0 <= ctl.dirty_low <= self._stack_top and ctl.stack_high == self._stack_top
+                    and ctl.data_low == self._data_low and self._snap_high <= ctl.dirty_high <= self._mem_size):
+                self._dirty = (ctl.dirty_low, ctl.dirty_high, mv)
         else:  # memory grew: the snapshot no longer describes this instance
             mv = inst.memory()
             ctl = _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl))

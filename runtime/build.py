@@ -100,6 +100,53 @@ def check_toolchain(lock: dict) -> None:
         fail(f"ziglang {got} is installed but the lock pins {want}")
 
 
+PH_DATA_LOW_UNSET = 0x9E3D5A71  # runtime/harness/ph.h
+
+
+def set_data_low(wasm: bytes) -> bytes:
+    """Write the address where writable static data begins into ph_ctl.data_low.
+
+    The host restores only what a call can write, and read-only data (.rodata, about 100 KiB)
+    lies between the stack and .data. wasm-ld (as zig ships it) defines no symbol for that
+    boundary, so it is read off the linked module: wasm-ld orders the output data segments
+    .rodata, .data (and leaves .bss out: memory starts zeroed), so a module with exactly two
+    active segments, the second of which holds ph_ctl's placeholder, has .data second. The
+    placeholder is overwritten in place: nothing else in the module moves."""
+    data = bytearray(wasm)
+    i = 8
+    while i < len(data):
+        section, (size, body) = data[i], inject_gas.uleb(data, i + 1)
+        if section == 11:
+            break
+        i = body + size
+    else:
+        fail(f"guest.wasm: no data section")
+    count, j = inject_gas.uleb(data, body)
+    segments = []
+    for _ in range(count):
+        # active, memory 0, offset `i32.const N; end` (wasm-ld's form for a non-PIC module)
+        if data[j] != 0 or data[j + 1] != 0x41:
+            fail(f"guest.wasm: a data segment that is not active at a constant address")
+        offset, j = inject_gas.uleb(data, j + 2)  # a non-negative SLEB below 2^31 reads the same as ULEB
+        if data[j] != 0x0B:
+            fail(f"guest.wasm: a data segment offset that is not a plain i32.const")
+        length, j = inject_gas.uleb(data, j + 1)
+        segments.append((offset, j, length))
+        j += length
+    placeholder = PH_DATA_LOW_UNSET.to_bytes(4, "little")
+    hits = [(n, s) for n, s in enumerate(segments) if placeholder in data[s[1]:s[1] + s[2]]]
+    if len(segments) != 2 or [n for n, _ in hits] != [1] or data.count(placeholder, hits[0][1][1],
+                                                                        hits[0][1][1] + hits[0][1][2]) != 1:
+        fail(f"guest.wasm: expected two data segments (.rodata, .data) with ph_ctl.data_low's placeholder "
+             f"once in the second; found {len(segments)} segments, placeholder in {[n for n, _ in hits]}")
+    (ro_offset, _, ro_length), (offset, start, length) = segments
+    if ro_offset + ro_length > offset:
+        fail(f"guest.wasm: .rodata [{ro_offset}, {ro_offset + ro_length}) overlaps .data at {offset}")
+    at = data.index(placeholder, start, start + length)
+    data[at:at + 4] = offset.to_bytes(4, "little")
+    return bytes(data)
+
+
 def build(lock: dict, out: Path, metered: bool) -> Path:
     check_toolchain(lock)
     src = fetch_quickjs(lock)
@@ -143,7 +190,7 @@ def build(lock: dict, out: Path, metered: bool) -> Path:
     subprocess.run(zig + ["-O2", "-flto"] + link + objects + ["-o", wasm.name],
                    check=True, cwd=work, env=env)
     try:
-        final = inject_gas.inject(wasm.read_bytes(), meter=metered)
+        final = inject_gas.inject(set_data_low(wasm.read_bytes()), meter=metered)
     except inject_gas.InjectError as e:
         fail(f"gas injection: {e}")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,8 @@ class InjectError(Exception):
     pass
 
 
-def _uleb(b: bytes, i: int) -> tuple[int, int]:
+def uleb(b: bytes, i: int) -> tuple[int, int]:
+    """(value, next position) of the unsigned LEB128 at b[i] (build.py uses it too)."""
     result = shift = 0
     while True:
         byte = b[i]
@@ -84,7 +85,7 @@ def _enc_u(n: int) -> bytes:
 
 
 def _name(b: bytes, i: int) -> tuple[str, int]:
-    n, i = _uleb(b, i)
+    n, i = uleb(b, i)
     return b[i:i + n].decode("utf-8"), i + n
 
 
@@ -94,17 +95,17 @@ def _sections(wasm: bytes) -> list[tuple[int, bytes]]:
     out, i = [], 8
     while i < len(wasm):
         sid = wasm[i]
-        size, j = _uleb(wasm, i + 1)
+        size, j = uleb(wasm, i + 1)
         out.append((sid, wasm[j:j + size]))
         i = j + size
     return out
 
 
 def _limits(b: bytes, i: int) -> int:
-    flags, i = _uleb(b, i)
-    _, i = _uleb(b, i)
+    flags, i = uleb(b, i)
+    _, i = uleb(b, i)
     if flags & 1:
-        _, i = _uleb(b, i)
+        _, i = uleb(b, i)
     return i
 
 
@@ -125,18 +126,18 @@ class _Module:
             elif sid == 2:
                 self._imports(p)
             elif sid == 3:
-                n, i = _uleb(p, 0)
+                n, i = uleb(p, 0)
                 for _ in range(n):
-                    t, i = _uleb(p, i)
+                    t, i = uleb(p, i)
                     self.func_types.append(t)
             elif sid == 6:
                 self._globals(p)
             elif sid == 7:
-                n, i = _uleb(p, 0)
+                n, i = uleb(p, 0)
                 for _ in range(n):
                     name, i = _name(p, i)
                     kind = p[i]
-                    idx, i = _uleb(p, i + 1)
+                    idx, i = uleb(p, i + 1)
                     self.exports[name] = (kind, idx)
             elif sid == 0:
                 name, i = _name(p, 0)
@@ -144,25 +145,25 @@ class _Module:
                     self._function_names(p, i)
 
     def _types(self, p: bytes) -> None:
-        n, i = _uleb(p, 0)
+        n, i = uleb(p, 0)
         for _ in range(n):
             if p[i] != 0x60:
                 raise InjectError(f"unsupported type form {p[i]:#x}")
-            np, i = _uleb(p, i + 1)
+            np, i = uleb(p, i + 1)
             i += np  # valtypes are single bytes in the features we accept
-            nr, i = _uleb(p, i)
+            nr, i = uleb(p, i)
             i += nr
             self.params.append(np)
 
     def _imports(self, p: bytes) -> None:
-        n, i = _uleb(p, 0)
+        n, i = uleb(p, 0)
         for _ in range(n):
             _, i = _name(p, i)
             _, i = _name(p, i)
             kind = p[i]
             i += 1
             if kind == 0:
-                _, i = _uleb(p, i)
+                _, i = uleb(p, i)
                 self.imported_funcs += 1
             elif kind == 1:
                 i = _limits(p, i + 1)
@@ -172,7 +173,7 @@ class _Module:
                 raise InjectError("imported globals are not expected in the guest")
 
     def _globals(self, p: bytes) -> None:
-        n, i = _uleb(p, 0)
+        n, i = uleb(p, 0)
         for _ in range(n):
             start = i + 2  # valtype, mutability
             i = start
@@ -181,7 +182,7 @@ class _Module:
                 if op == 0x41 or op == 0x42:
                     _, i = _sleb(p, i + 1)
                 elif op == 0x23:
-                    _, i = _uleb(p, i + 1)
+                    _, i = uleb(p, i + 1)
                 else:
                     raise InjectError(f"unsupported global initializer opcode {op:#x}")
             self.global_inits.append(p[start:i])
@@ -190,11 +191,11 @@ class _Module:
     def _function_names(self, p: bytes, i: int) -> None:
         while i < len(p):
             sub = p[i]
-            size, i = _uleb(p, i + 1)
+            size, i = uleb(p, i + 1)
             if sub == 1:
-                n, j = _uleb(p, i)
+                n, j = uleb(p, i)
                 for _ in range(n):
-                    idx, j = _uleb(p, j)
+                    idx, j = uleb(p, j)
                     self.names[idx], j = _name(p, j)
             i += size
 
@@ -206,24 +207,24 @@ def _skip_immediates(op: int, b: bytes, i: int) -> int:
             return i + 1
         return _sleb(b, i)[1]  # a type index (multi-value)
     if op in (BR, BR_IF, 0x10, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0xD2):
-        return _uleb(b, i)[1]
+        return uleb(b, i)[1]
     if op == BR_TABLE:
-        n, i = _uleb(b, i)
+        n, i = uleb(b, i)
         for _ in range(n + 1):
-            _, i = _uleb(b, i)
+            _, i = uleb(b, i)
         return i
     if op == 0x11:  # call_indirect: type, table
-        return _uleb(b, _uleb(b, i)[1])[1]
+        return uleb(b, uleb(b, i)[1])[1]
     if op == 0x1C:  # typed select
-        n, i = _uleb(b, i)
+        n, i = uleb(b, i)
         return i + n
     if 0x28 <= op <= 0x3E:  # loads and stores: align (bit 6 = a memory index follows), offset
-        align, i = _uleb(b, i)
+        align, i = uleb(b, i)
         if align & 0x40:
-            _, i = _uleb(b, i)
-        return _uleb(b, i)[1]
+            _, i = uleb(b, i)
+        return uleb(b, i)[1]
     if op in (0x3F, 0x40):
-        return _uleb(b, i)[1]
+        return uleb(b, i)[1]
     if op == 0x41 or op == 0x42:
         return _sleb(b, i)[1]
     if op == 0x43:
@@ -233,12 +234,12 @@ def _skip_immediates(op: int, b: bytes, i: int) -> int:
     if op == 0xD0:
         return i + 1
     if op == 0xFC:
-        sub, i = _uleb(b, i)
+        sub, i = uleb(b, i)
         nargs = {8: 2, 9: 1, 10: 2, 11: 1, 12: 2, 13: 1, 14: 2, 15: 1, 16: 1, 17: 1}.get(sub, 0 if sub <= 7 else None)
         if nargs is None:
             raise InjectError(f"unsupported instruction 0xfc {sub}")
         for _ in range(nargs):
-            _, i = _uleb(b, i)
+            _, i = uleb(b, i)
         return i
     if op in (0x00, 0x01, ELSE, END, RETURN, 0x1A, 0x1B, 0xD1) or 0x45 <= op <= 0xC4:
         return i
@@ -259,11 +260,11 @@ class _Snippets:
 
 
 def _rewrite_body(body: bytes, nparams: int, word: int) -> bytes:
-    n, i = _uleb(body, 0)
+    n, i = uleb(body, 0)
     after_count = i
     nlocals = nparams
     for _ in range(n):
-        count, i = _uleb(body, i)
+        count, i = uleb(body, i)
         nlocals += count
         i += 1
     snip = _Snippets(nlocals, word)
@@ -298,10 +299,10 @@ def _rewrite_body(body: bytes, nparams: int, word: int) -> bytes:
             j, labels = start + 1, []
             count = 1
             if op == BR_TABLE:
-                count, j = _uleb(body, j)
+                count, j = uleb(body, j)
                 count += 1
             for _ in range(count):
-                label, j = _uleb(body, j)
+                label, j = uleb(body, j)
                 labels.append(label)
             if any(label == len(stack) - 1 for label in labels):  # leaves the function
                 out += snip.flush
@@ -348,24 +349,24 @@ def inject(wasm: bytes, meter: bool = True, unmetered: tuple[str, ...] = UNMETER
 
 
 def _drop_exports(p: bytes, names: set[str]) -> bytes:
-    n, i = _uleb(p, 0)
+    n, i = uleb(p, 0)
     kept = []
     for _ in range(n):
         start = i
         name, i = _name(p, i)
-        _, i = _uleb(p, i + 1)
+        _, i = uleb(p, i + 1)
         if name not in names:
             kept.append(p[start:i])
     return _enc_u(len(kept)) + b"".join(kept)
 
 
 def _rewrite_code(p: bytes, mod: _Module, skip: set[int], word: int) -> bytes:
-    n, i = _uleb(p, 0)
+    n, i = uleb(p, 0)
     if n != len(mod.func_types):
         raise InjectError("the code and function sections disagree")
     bodies = [_enc_u(n)]
     for k in range(n):
-        size, i = _uleb(p, i)
+        size, i = uleb(p, i)
         body = p[i:i + size]
         i += size
         if mod.imported_funcs + k not in skip:

@@ -59,12 +59,22 @@ typedef struct ph_ctl {
     uint32_t max_output;    /* 60 in: output size limit, bytes */
     uint32_t max_log;       /* 64 in: captured-log size limit, bytes */
     uint32_t max_depth;     /* 68 in: nesting limit for input and output values */
-    uint32_t dirty_low;     /* 72 out: nothing below this address differs from the snapshot */
-    uint32_t dirty_high;    /* 76 out: nothing at or above this address differs either */
+    /* What a call may have changed is two ranges, [dirty_low, stack_high) and [data_low,
+     * dirty_high): the stack, and the writable statics and the heap. Between them lies
+     * read-only data, which no call writes, so the host does not copy it back. */
+    uint32_t dirty_low;     /* 72 out: the lowest stack address a call may have written */
+    uint32_t dirty_high;    /* 76 out: the top of the heap: nothing at or above it differs */
     uint32_t gas_word;      /* 80 out: address of the meter's int64 counter: a trap with it
                              *         below zero was out of gas (meter.c) */
     uint32_t denied;        /* 84 out: capability / denial bits the plugin tried to use */
+    uint32_t stack_high;    /* 88 out: the top of the shadow stack (it grows down from here) */
+    uint32_t data_low;      /* 92 out: the first writable static byte (.data, then .bss) */
 } ph_ctl_t;
+
+/* ph_ctl.data_low's initial value: wasm-ld defines no symbol for the start of .data, so
+ * runtime/build.py replaces this value in the linked module's .data segment with that
+ * segment's address (it checks that the value occurs exactly once there). */
+#define PH_DATA_LOW_UNSET 0x9e3d5a71u
 
 extern ph_ctl_t ph_ctl;
 
