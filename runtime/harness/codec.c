@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtoa.h" /* QuickJS-ng's own exact number <-> text conversions */
 #include "ph.h"
 
 static JSValue bigint_ctor = JS_UNDEFINED;
@@ -225,7 +226,10 @@ static JSValue dec_number(dec_t *d)
         if (n > MAX_NUMBER_LITERAL) return dec_fail(d, "number literal too long");
         memcpy(tmp, s, n);
         tmp[n] = 0;
-        double v = strtod(tmp, NULL);
+        /* QuickJS's parser, the one JS itself uses: exact like strtod and a fraction of the
+         * gas of libc's */
+        JSATODTempMem mem;
+        double v = js_atod(tmp, NULL, 10, 0, &mem);
         if (!isfinite(v)) return dec_fail(d, "number out of range (NaN and Infinity are not values)");
         return JS_NewFloat64(ctx, v);
     }
@@ -525,15 +529,15 @@ static int enc_number(enc_t *e, JSValueConst v)
         return enc_fail(e, PH_INVALID_OUTPUT, "NaN and Infinity cannot cross the boundary");
     if (d == 0)
         return enc_put(e, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
-    size_t n;
-    const char *s = JS_ToCStringLen(e->ctx, &n, v); /* shortest round-trip form */
-    if (!s)
-        return enc_fail(e, PH_OUT_OF_MEMORY, "out of memory while encoding the output");
+    /* the shortest round-trip form, exactly as Number.prototype.toString writes it, without
+     * making a JS string on the way */
+    char s[64];
+    JSDTOATempMem mem;
+    size_t n = (size_t)js_dtoa(s, d, 10, 0, JS_DTOA_FORMAT_FREE, &mem);
     int r = enc_put(e, s, n);
     /* an integral Number must still read back as a float on the host */
     if (!r && !memchr(s, '.', n) && !memchr(s, 'e', n))
         r = enc_put(e, ".0", 2);
-    JS_FreeCString(e->ctx, s);
     return r;
 }
 
