@@ -30,13 +30,15 @@ bulk memory, reference types, multi-value) is understood; anything else fails th
 from __future__ import annotations
 
 GAS_WORD = "ph_gas_word"  # exported global: the address of the int64 gas counter (meter.c)
-# Harness functions that are not metered: the per-function stack hook
-# (-finstrument-function-entry-bare calls it at every function entry) and the allocator
-# (charged 3 + n/16 per allocation in meter.c instead). Each must exist, or the build fails,
-# so that a renamed function cannot silently become metered.
+# Functions that are not metered: the per-function stack hook (-finstrument-function-entry-bare
+# calls it at every function entry), the allocator (charged 3 + n/16 per allocation in meter.c
+# instead) and libc's memchr and memcmp (charged by length where QuickJS and the harness call
+# them: harness/ph_instrument.h). Each must exist, or the build fails, so that a renamed
+# function cannot silently change what is metered.
 UNMETERED = ("__cyg_profile_func_enter_bare",
              "js_malloc_fn", "js_calloc_fn", "js_free_fn", "js_realloc_fn", "ph_usable",
-             "realloc", "free", "arena_new", "arena_malloc_large", "arena_calloc_large")
+             "realloc", "free", "arena_new", "arena_malloc_large", "arena_calloc_large",
+             "c.string.memchr", "compiler_rt.memcmp")
 
 I64 = 0x7E
 BLOCK, LOOP, IF, ELSE, END = 0x02, 0x03, 0x04, 0x05, 0x0B
@@ -47,8 +49,7 @@ class InjectError(Exception):
     pass
 
 
-def uleb(b: bytes, i: int) -> tuple[int, int]:
-    """(value, next position) of the unsigned LEB128 at b[i] (build.py uses it too)."""
+def _leb(b: bytes, i: int, signed: bool) -> tuple[int, int]:
     result = shift = 0
     while True:
         byte = b[i]
@@ -56,20 +57,18 @@ def uleb(b: bytes, i: int) -> tuple[int, int]:
         result |= (byte & 0x7F) << shift
         shift += 7
         if byte < 0x80:
+            if signed and byte & 0x40:
+                result -= 1 << shift
             return result, i
+
+
+def uleb(b: bytes, i: int) -> tuple[int, int]:
+    """(value, next position) of the unsigned LEB128 at b[i] (build.py uses it too)."""
+    return _leb(b, i, False)
 
 
 def _sleb(b: bytes, i: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = b[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            if byte & 0x40:
-                result -= 1 << shift
-            return result, i
+    return _leb(b, i, True)
 
 
 def _enc_u(n: int) -> bytes:

@@ -2,11 +2,13 @@
  *
  * 1. Every alloca also records the new stack pointer, so the host's restore covers dynamically
  *    sized frames (QuickJS allocas its JS frames). See the stack section of meter.c.
- * 2. In the metered guest, memcpy/memmove/memset pay for their bytes. The compiler turns them
- *    into single wasm instructions (memory.copy / memory.fill) that cost one basic block
- *    whatever their length: a 32 MB TypedArray.copyWithin in a loop ran for 12 minutes on
- *    20 M gas before this. Now every 16 bytes cost one unit of gas. (memcmp and memchr are
- *    loops in libc, which the meter counts block by block like everything else.)
+ * 2. In the metered guest, the bulk memory functions pay for their bytes. The compiler turns
+ *    memcpy/memmove/memset into single wasm instructions (memory.copy / memory.fill) that cost
+ *    one basic block whatever their length: a 32 MB TypedArray.copyWithin in a loop ran for
+ *    12 minutes on 20 M gas before this. Now every 16 bytes cost one unit of gas. libc's
+ *    memcmp and memchr are byte loops: counting their blocks one byte at a time made regex
+ *    and BigInt work 5% slower, so they are left unmetered (runtime/inject_gas.py) and pay
+ *    here instead, memcmp per 16 bytes and memchr per 4.
  */
 #ifndef PH_INSTRUMENT_H
 #define PH_INSTRUMENT_H
@@ -38,10 +40,15 @@ static inline void ph_charge_bytes(size_t n)
 static inline void *ph_memcpy(void *d, const void *s, size_t n) { ph_charge_bytes(n); return __builtin_memcpy(d, s, n); }
 static inline void *ph_memmove(void *d, const void *s, size_t n) { ph_charge_bytes(n); return __builtin_memmove(d, s, n); }
 static inline void *ph_memset(void *d, int c, size_t n) { ph_charge_bytes(n); return __builtin_memset(d, c, n); }
+static inline int ph_memcmp(const void *a, const void *b, size_t n) { ph_charge_bytes(n); return __builtin_memcmp(a, b, n); }
+/* libc's memchr is a byte loop (about 2 GB/s here): it pays per 4 bytes */
+static inline void *ph_memchr(const void *s, int c, size_t n) { ph_charge_bytes(n << 2); return __builtin_memchr(s, c, n); }
 
 #define memcpy(d, s, n) ph_memcpy(d, s, n)
 #define memmove(d, s, n) ph_memmove(d, s, n)
 #define memset(d, c, n) ph_memset(d, c, n)
+#define memcmp(a, b, n) ph_memcmp(a, b, n)
+#define memchr(s, c, n) ph_memchr(s, c, n)
 #endif
 
 #endif
