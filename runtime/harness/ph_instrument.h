@@ -8,7 +8,8 @@
  *    12 minutes on 20 M gas before this. Now every 16 bytes cost one unit of gas. libc's
  *    memcmp and memchr are byte loops: counting their blocks one byte at a time made regex
  *    and BigInt work 5% slower, so they are left unmetered (runtime/inject_gas.py) and pay
- *    here instead, memcmp per 16 bytes and memchr per 4.
+ *    here instead: memcmp per 2 bytes and memchr per 4, rates that keep them near an empty
+ *    JS loop's time per gas (benches/gas.py: "string === 16 MB", "TypedArray.indexOf").
  */
 #ifndef PH_INSTRUMENT_H
 #define PH_INSTRUMENT_H
@@ -31,7 +32,7 @@ static inline void *ph_alloca_noted(void *p)
 #ifdef PH_METERED
 void ph_gas_charge(uint64_t amount);
 
-static inline void ph_charge_bytes(size_t n)
+static inline void ph_charge_bytes(uint64_t n) /* 64-bit: n << 3 must not wrap on wasm32 */
 {
     if (n >> 4) /* folds away for small constant sizes */
         ph_gas_charge(n >> 4);
@@ -40,9 +41,10 @@ static inline void ph_charge_bytes(size_t n)
 static inline void *ph_memcpy(void *d, const void *s, size_t n) { ph_charge_bytes(n); return __builtin_memcpy(d, s, n); }
 static inline void *ph_memmove(void *d, const void *s, size_t n) { ph_charge_bytes(n); return __builtin_memmove(d, s, n); }
 static inline void *ph_memset(void *d, int c, size_t n) { ph_charge_bytes(n); return __builtin_memset(d, c, n); }
-static inline int ph_memcmp(const void *a, const void *b, size_t n) { ph_charge_bytes(n); return __builtin_memcmp(a, b, n); }
-/* libc's memchr is a byte loop (about 2 GB/s here): it pays per 4 bytes */
-static inline void *ph_memchr(const void *s, int c, size_t n) { ph_charge_bytes(n << 2); return __builtin_memchr(s, c, n); }
+/* libc's memcmp and memchr are byte loops (about 2.5 bytes per ns here): memcmp pays per 2
+ * bytes, memchr (which does less per byte) per 4 */
+static inline int ph_memcmp(const void *a, const void *b, size_t n) { ph_charge_bytes((uint64_t)n << 3); return __builtin_memcmp(a, b, n); }
+static inline void *ph_memchr(const void *s, int c, size_t n) { ph_charge_bytes((uint64_t)n << 2); return __builtin_memchr(s, c, n); }
 
 #define memcpy(d, s, n) ph_memcpy(d, s, n)
 #define memmove(d, s, n) ph_memmove(d, s, n)
