@@ -529,11 +529,11 @@ static int enc_number(enc_t *e, JSValueConst v)
         return enc_fail(e, PH_INVALID_OUTPUT, "NaN and Infinity cannot cross the boundary");
     if (d == 0)
         return enc_put(e, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
-    /* the shortest round-trip form, exactly as Number.prototype.toString writes it, without
-     * making a JS string on the way */
+    /* 17 significant digits always read back as the same double. Not the shortest form
+     * (searching for it costs ~140 more gas per Number): the host re-encodes canonically. */
     char s[64];
     JSDTOATempMem mem;
-    size_t n = (size_t)js_dtoa(s, d, 10, 0, JS_DTOA_FORMAT_FREE, &mem);
+    size_t n = (size_t)js_dtoa(s, d, 10, 17, JS_DTOA_FORMAT_FIXED, &mem);
     int r = enc_put(e, s, n);
     /* an integral Number must still read back as a float on the host */
     if (!r && !memchr(s, '.', n) && !memchr(s, 'e', n))
