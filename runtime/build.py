@@ -120,16 +120,16 @@ def set_data_low(wasm: bytes) -> bytes:
             break
         i = body + size
     else:
-        fail(f"guest.wasm: no data section")
+        fail("guest.wasm: no data section")
     count, j = inject_gas.uleb(data, body)
     segments = []
     for _ in range(count):
         # active, memory 0, offset `i32.const N; end` (wasm-ld's form for a non-PIC module)
         if data[j] != 0 or data[j + 1] != 0x41:
-            fail(f"guest.wasm: a data segment that is not active at a constant address")
+            fail("guest.wasm: a data segment that is not active at a constant address")
         offset, j = inject_gas.uleb(data, j + 2)  # a non-negative SLEB below 2^31 reads the same as ULEB
         if data[j] != 0x0B:
-            fail(f"guest.wasm: a data segment offset that is not a plain i32.const")
+            fail("guest.wasm: a data segment offset that is not a plain i32.const")
         length, j = inject_gas.uleb(data, j + 1)
         segments.append((offset, j, length))
         j += length

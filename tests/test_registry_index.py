@@ -119,7 +119,7 @@ def _add_attested_auditor(root, index, verdict="approved"):
 
 def test_attestations_in_manifests_are_verified_and_kept_by_update(tree):
     root, index = tree
-    secret = _add_attested_auditor(root, index)
+    _add_attested_auditor(root, index)
     assert _problems(index) == []
     update(index)
     path = index / "plugins" / "adder@1.0.0.json"
