@@ -2,8 +2,8 @@
 
 Every function in the module -- QuickJS, libregexp, libunicode, dtoa, zig's libc and
 compiler-rt, our harness -- pays one unit of gas per basic block it executes, except the few
-harness functions named in UNMETERED (the stack hook, and the allocator, which meter.c
-charges by size instead). Where a basic block starts, in wasm's structured control flow: at a
+functions named in UNMETERED (the stack hook; the allocator and libc's memchr and memcmp,
+which the harness charges by size instead). Where a basic block starts, in wasm's structured control flow: at a
 function's entry, at a loop's header, in each arm of an `if`, after the `end` of a `block` or
 `if` (where branches land), and after a `br_if` (its fall-through).
 
