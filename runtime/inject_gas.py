@@ -74,6 +74,8 @@ def _sleb(b: bytes, i: int) -> tuple[int, int]:
 
 
 def _enc_u(n: int) -> bytes:
+    if n < 0:
+        raise InjectError(f"cannot encode {n} as an unsigned LEB128")
     out = bytearray()
     while True:
         byte = n & 0x7F

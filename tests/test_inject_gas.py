@@ -141,3 +141,31 @@ def test_unknown_instructions_and_missing_pieces_fail_the_build():
 def test_the_rewrite_is_a_pure_function_of_the_bytes():
     wasm = wasmtime.wat2wasm(MODULE)
     assert inject_gas.inject(wasm, unmetered=()) == inject_gas.inject(bytes(wasm), unmetered=())
+
+
+
+def test_the_shipped_guest_meters_every_function_but_the_named_few():
+    """The pinned guest itself: every function ends by flushing its count (`...; i64.const 0;
+    local.set ACC; end`, ACC its last local), except exactly as many as UNMETERED names: a
+    function that escaped the rewrite would run free."""
+    from plugin_host import _guest
+
+    wasm, _ = _guest.load()
+    sections = inject_gas._sections(wasm)
+    mod = inject_gas._Module(sections)
+    code = next(payload for sid, payload in sections if sid == 10)
+    n, i = inject_gas.uleb(code, 0)
+    free = 0
+    for k in range(n):
+        size, i = inject_gas.uleb(code, i)
+        body = code[i:i + size]
+        i += size
+        groups, j = inject_gas.uleb(body, 0)
+        nlocals = mod.params[mod.func_types[k]]
+        for _ in range(groups):
+            count, j = inject_gas.uleb(body, j)
+            nlocals += count
+            j += 1
+        if not nlocals or not body.endswith(b"\x42\x00\x21" + inject_gas._enc_u(nlocals - 1) + b"\x0B"):
+            free += 1
+    assert free == len(inject_gas.UNMETERED)
