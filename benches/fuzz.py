@@ -19,28 +19,20 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "fuzz_plugins"))
 
-import msgspec  # noqa: E402
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from inputs import GetAmountOut  # noqa: E402  the fuzz CLI's example input module (tests/fuzz_plugins)
 from plugin_host import FrozenRealm, fuzz  # noqa: E402
 
 PLUGINS = {"constant-product": ROOT / "plugins" / "uniswap-v2.js", "solidly": ROOT / "plugins" / "solidly.js",
            "curve": ROOT / "plugins" / "curve-stable-swap.js"}
 TRIVIAL = "export function echo(x) { return x }"
-U112 = Annotated[int, msgspec.Meta(ge=1, lt=2**112)]
-
-
-class GetAmountOut(msgspec.Struct, rename="camel"):
-    amount_in: U112
-    reserve_in: U112
-    reserve_out: U112
-    fee_bps: Annotated[int, msgspec.Meta(ge=0, le=100)] = 30
 
 
 def best(repeat: int, fn) -> float:
