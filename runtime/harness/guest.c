@@ -21,6 +21,7 @@ extern char __stack_high; /* wasm-ld: the top of the shadow stack */
 ph_ctl_t ph_ctl = {
     .abi_version = PH_ABI_VERSION,
     .gas_word = (uint32_t)(uintptr_t)&ph_gas_word,
+    .stack_high = (uint32_t)(uintptr_t)&__stack_high,
     .data_low = PH_DATA_LOW_UNSET,
 };
 
@@ -85,7 +86,6 @@ static int finish(int status)
     ph_ctl.gas_used = used;
     ph_ctl.dirty_low = (uint32_t)ph_stack_low_watermark();
     ph_ctl.dirty_high = (uint32_t)ph_heap_high();
-    ph_ctl.stack_high = (uint32_t)(uintptr_t)&__stack_high;
     return status;
 }
 
