@@ -14,9 +14,13 @@ from __future__ import annotations
 import atexit
 import ctypes
 import hashlib
+import importlib.util
+import os
 import platform
+import shutil
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Callable, Optional, Protocol, Union
 
@@ -91,12 +95,12 @@ class Instance(Protocol):
     def grow(self, pages: int) -> None: ...
 
 
-def _fingerprint(*packages) -> str:
+def _fingerprint(*packages: str) -> str:
     """Identifies an engine build by its native libraries' size and mtime: a stat is cheap,
     while importlib.metadata costs tens of milliseconds on first use (cold start matters)."""
     parts = []
     for pkg in packages:
-        root = Path(pkg.__file__).parent
+        root = Path(importlib.util.find_spec(pkg).origin).parent
         for lib in sorted(root.rglob("*.so")) + sorted(root.rglob("*.pyd")) + sorted(root.rglob("*.dylib")):
             st = lib.stat()
             parts.append(f"{lib.name}:{st.st_size}:{st.st_mtime_ns}")
@@ -147,27 +151,96 @@ class _WasmerInstance:
         self._view_len = -1
 
 
+def _dylib_ready(wasmer) -> bool:
+    """Whether wasmer's Dylib engine can load modules in this process.
+
+    Its compiled modules are shared libraries that call back into wasmer's runtime by symbol
+    (wasmer_vm_probestack) and so need that symbol in the global scope, but Python loads
+    extension modules RTLD_LOCAL. Re-opening the extension with RTLD_NOLOAD | RTLD_GLOBAL
+    promotes it; it exports only its 40 wasmer_vm_* symbols, so nothing else can be shadowed.
+    Linux only (where this was measured); elsewhere wasmer's Universal engine is used.
+    """
+    if (not sys.platform.startswith("linux") or shutil.which("gcc") is None
+            or os.environ.get("PLUGIN_HOST_WASMER_ENGINE") == "universal"):
+        return False
+    try:
+        ext = next(Path(wasmer.__file__).parent.glob("wasmer.*.so"))
+        ctypes.CDLL(str(ext), mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL | os.RTLD_NOW)
+    except (StopIteration, OSError, AttributeError):
+        return False
+    return True
+
+
+def _unlink_dylib_copy(size: int) -> None:
+    """wasmer's Dylib engine loads a module (compiled or deserialized) by writing it to a
+    temporary file and dlopen-ing that; it deletes the file when the module is dropped, so a
+    process that is killed or leaves through os._exit would leave 3 MB in the temp directory
+    each time. Once mapped,
+    the file is not needed: find it in this process's mappings and unlink it now (wasmer's own
+    delete then fails quietly)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            fields = [line.split(None, 5) for line in maps]
+        for path in {f[5].rstrip("\n") for f in fields if len(f) == 6}:
+            name = os.path.basename(path)
+            if name.startswith((".tmp", "wasmer_dylib_")) and os.path.getsize(path) == size:
+                os.unlink(path)
+    except OSError:
+        pass
+
+
 class WasmerEngine:
     name = "wasmer"
 
     def __init__(self, wasm: Callable[[], bytes], sha256: str):
         try:
+            import wasmer
             from wasmer import Module, Store, engine
-            from wasmer_compiler_cranelift import Compiler
         except ImportError as e:  # wheels exist only for CPython <= 3.10
             raise ConfigurationError(f"the wasmer engine is not available here ({e}); use engine='wasmtime'") from None
-        import wasmer
-        import wasmer_compiler_cranelift
+        if importlib.util.find_spec("wasmer_compiler_cranelift") is None:
+            raise ConfigurationError("the wasmer engine needs wasmer-compiler-cranelift; use engine='wasmtime'")
+
+        def compiler():  # imported only to compile: loading it costs ~2 ms of a cold start
+            from wasmer_compiler_cranelift import Compiler
+            return Compiler
 
         self._Instance = wasmer.Instance
-        self._store = Store(engine.Universal(Compiler))
-        self.version = f"wasmer-{wasmer.__version__}-cranelift-{_fingerprint(wasmer, wasmer_compiler_cranelift)}"
-        self.module = cached_module(
-            f"{self.version}-{platform.machine()}-{sha256}",
-            lambda: Module(self._store, wasm()),
-            lambda m: m.serialize(),
-            lambda p: Module.deserialize(self._store, p.read_bytes()),
-        )
+        fingerprint = f"wasmer-{wasmer.__version__}-cranelift-{_fingerprint('wasmer', 'wasmer_compiler_cranelift')}"
+        # The Dylib engine's cached module is a shared library that loads in ~2 ms; the
+        # Universal engine's is read into bytes and relocated (~14 ms for this guest). Dylib
+        # links through the system's `gcc`; without one, Universal it is.
+        kinds = [("-dylib", engine.Dylib)] if _dylib_ready(wasmer) else []
+        kinds.append(("", engine.Universal))
+        for suffix, Engine in kinds:
+            serialized: list[bytes] = []
+
+            def compile_(Engine=Engine, dylib=bool(suffix), serialized=serialized):
+                self._store = Store(Engine(compiler()))
+                module = Module(self._store, wasm())
+                serialized.append(module.serialize())  # a Dylib module serializes from its file
+                if dylib:
+                    _unlink_dylib_copy(len(serialized[0]))
+                return module
+
+            def deserialize(path: Path, Engine=Engine, dylib=bool(suffix)):
+                self._store = Store(Engine())  # headless: a cached module needs no compiler
+                data = path.read_bytes()
+                module = Module.deserialize(self._store, data)
+                if dylib:
+                    _unlink_dylib_copy(len(data))
+                return module
+
+            self.version = fingerprint + suffix
+            try:
+                self.module = cached_module(f"{self.version}-{platform.machine()}-{sha256}",
+                                            compile_, lambda m, s=serialized: s.pop(), deserialize)
+                break
+            except Exception as e:
+                if not suffix:
+                    raise
+                warnings.warn(f"wasmer's Dylib engine failed ({e}); using its Universal engine, "
+                              "whose cold start is ~10 ms slower", RuntimeWarning, stacklevel=2)
 
     def instantiate(self, host_call: HostCall) -> Instance:
         from wasmer import Function, FunctionType, ImportObject, Type
@@ -251,7 +324,7 @@ class WasmtimeEngine:
         config.max_wasm_stack = WASMTIME_MAX_STACK
         config.cranelift_opt_level = "speed"
         self._engine = wasmtime.Engine(config)
-        self.version = f"wasmtime-{_fingerprint(wasmtime)}"
+        self.version = f"wasmtime-{_fingerprint('wasmtime')}"
         self.module = cached_module(
             f"{self.version}-{platform.machine()}-{sha256}",
             lambda: wasmtime.Module(self._engine, wasm()),
