@@ -4,6 +4,12 @@ Both are pure functions of their keys (a compiled module of (engine build, runti
 realm image of (runtime sha256, plugin sha256, load limits)), so caching them changes no
 result, only start-up time. The directory holds native code: it has the same trust as the
 Python environment. ``PLUGIN_HOST_CACHE_DIR`` moves it; an unwritable cache only costs time.
+
+Both are bounded, least recently used first out: a fuzzer or a test suite makes thousands of
+realms (~0.6 MB of image each), and every runtime upgrade leaves a compiled module (3-9 MB)
+behind. Images are kept to ``PLUGIN_HOST_IMAGE_CACHE_MB`` (default 256), modules to the
+``MODULES_KEPT`` most recently used. Pruning happens only when something new is written (a
+cache miss, which costs far more than the directory scan); a hit refreshes the file's mtime.
 """
 
 from __future__ import annotations
@@ -25,6 +31,51 @@ def cache_dir() -> Path:
     return Path(base) / "plugin-host"
 
 
+MODULES_KEPT = 8
+DEFAULT_IMAGE_CACHE_MB = 256
+
+
+def _image_budget() -> int:
+    try:
+        return max(0, int(os.environ.get("PLUGIN_HOST_IMAGE_CACHE_MB", DEFAULT_IMAGE_CACHE_MB))) << 20
+    except ValueError:
+        return DEFAULT_IMAGE_CACHE_MB << 20
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune(directory: Path, suffix: str, *, max_bytes: Optional[int] = None, max_files: Optional[int] = None) -> None:
+    """Delete the least recently used ``*suffix`` files until at most ``max_files`` remain and
+    they hold at most ``max_bytes``. Races with other processes are harmless: a reader whose
+    file vanished just loads or compiles again."""
+    entries = []
+    try:
+        with os.scandir(directory) as it:
+            for e in it:
+                if e.name.endswith(suffix):
+                    try:
+                        st = e.stat()
+                    except OSError:
+                        continue
+                    entries.append((st.st_mtime_ns, st.st_size, e.path))
+    except OSError:
+        return
+    entries.sort(reverse=True)  # newest first
+    total = 0
+    for n, (_, size, path) in enumerate(entries):
+        total += size
+        if (max_files is not None and n >= max_files) or (max_bytes is not None and total > max_bytes):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,11 +92,14 @@ def cached_module(key: str, compile_: Callable[[], object], serialize: Callable[
     path = cache_dir() / f"{key}.module"
     if path.exists():
         try:
-            return deserialize(path)
+            module = deserialize(path)
+            _touch(path)
+            return module
         except Exception:  # stale or damaged: compile again and replace it
             pass
     module = compile_()
     _write_atomic(path, serialize(module))
+    prune(path.parent, ".module", max_files=MODULES_KEPT)
     return module
 
 
@@ -81,9 +135,12 @@ def load_image(key: str) -> Optional[tuple[RealmImage, bytes]]:
         return None
     if hashlib.sha256(image).hexdigest() != header.image_sha256:
         return None  # damaged: load from source again
+    _touch(path)
     return header, image
 
 
 def store_image(key: str, header: RealmImage, image: bytes) -> None:
     h = _HEADER.encode(header)
-    _write_atomic(cache_dir() / "realms" / f"{key}.image", len(h).to_bytes(4, "little") + h + image)
+    path = cache_dir() / "realms" / f"{key}.image"
+    _write_atomic(path, len(h).to_bytes(4, "little") + h + image)
+    prune(path.parent, ".image", max_bytes=_image_budget())
