@@ -1,6 +1,10 @@
 """The boundary: lossless, canonical, and strict both ways."""
 
 import math
+import random
+import re
+import struct
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -83,6 +87,59 @@ def test_js_types(realm):
     assert realm.call("echo", 10**70).output == 10**70
     assert realm.call("echo", -0.0).output == 0.0 and math.copysign(1, realm.call("echo", -0.0).output) == -1
     assert realm.call("echo", (1, (2, 3))).output == [1, [2, 3]]
+
+
+# the decoder builds BigInts nine digits (one 32-bit limb of 10**9) at a time: every edge of that
+LIMB_EDGES = [0, 1, -1, 10**9 - 1, 10**9, 10**18 - 1, 10**18, -(10**18), 10**18 + 1, 10**19, 2**31 - 1, 2**31,
+              -(2**31), -(2**31) - 1, 2**32 - 1, 2**32, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64,
+              10**27 - 1, 10**27, -(10**27) - 1, 2**256 - 1, -(2**255), 10**400 + 7, -(10**399) * 9 - 1]
+
+
+def test_integers_at_limb_edges_are_exact_bigints_inside(realm):
+    out = realm.call("echo", LIMB_EDGES).output
+    assert out == LIMB_EDGES
+    seen = FrozenRealm("export function f(xs) { return xs.map(x => [typeof x, String(x), x === BigInt(String(x))]); }",
+                       engine=realm.engine).call("f", LIMB_EDGES).output
+    assert seen == [["bigint", str(v), True] for v in LIMB_EDGES]
+
+
+def _random_doubles(n, seed):
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        v = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        if math.isfinite(v) and v != 0:
+            out.append(v)
+    for e in range(-1074, 1024, 3):  # neighbours of powers of two, where the gaps change
+        p = 2.0 ** e
+        out += [p, math.nextafter(p, 0), math.nextafter(p, math.inf)]
+    out += [5e-324, 2.2250738585072014e-308, 2.2250738585072009e-308, 1.7976931348623157e308, 0.1, 1 / 3, 1e23]
+    return out + [-v for v in out[:100]]
+
+
+def test_numbers_read_back_as_the_same_double(realm):
+    """The guest prints Numbers with its own Grisu2 (runtime/harness/numfmt.c): every double,
+    however its digits come out, must read back bit for bit."""
+    values = _random_doubles(20_000, seed=2026)
+    out = realm.call("echo", values).output
+    assert [struct.pack("<d", v) for v in out] == [struct.pack("<d", v) for v in values]
+
+
+def test_the_cached_powers_of_ten_are_exact():
+    """numfmt.c's table: 10**k as a 64-bit significand rounded to nearest and its binary
+    exponent, for k = -348, -340, ..., 340, recomputed here with integers."""
+    src = (Path(__file__).resolve().parent.parent / "runtime" / "harness" / "numfmt.c").read_text()
+    table = [(int(f, 16), int(e), int(k)) for f, e, k in
+             re.findall(r"\{0x([0-9A-F]{16})ULL, (-?\d+)\}, /\* 1e(-?\d+) \*/", src)]
+    assert [k for _, _, k in table] == list(range(-348, 341, 8))
+    for f, e, k in table:
+        num, den = (10**k, 1) if k >= 0 else (1, 10**-k)
+        if e >= 0:
+            den <<= e
+        else:
+            num <<= -e
+        q, r = divmod(num, den)
+        assert f == q + (2 * r >= den) and f >> 63 == 1, k
 
 
 def test_inputs_are_deep_frozen(realm):

@@ -13,24 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtoa.h" /* QuickJS-ng's own exact number <-> text conversions */
+#include "dtoa.h" /* QuickJS-ng's exact text -> number parser (js_atod) */
 #include "ph.h"
 
-static JSValue bigint_ctor = JS_UNDEFINED;
 static JSValue object_proto = JS_UNDEFINED;
 static JSClassID array_class, object_class;
-static JSAtom atom_length;
 
 void ph_codec_init(JSContext *ctx)
 {
-    JSValue global = JS_GetGlobalObject(ctx);
-    bigint_ctor = JS_GetPropertyStr(ctx, global, "BigInt");
-    JS_FreeValue(ctx, global);
     JSValue a = JS_NewArray(ctx), o = JS_NewObject(ctx);
     array_class = JS_GetClassID(a);
     object_class = JS_GetClassID(o);
     object_proto = JS_GetPrototype(ctx, o);
-    atom_length = JS_NewAtom(ctx, "length");
     JS_FreeValue(ctx, a);
     JS_FreeValue(ctx, o);
 }
@@ -85,8 +79,54 @@ static JSValue dec_fail(dec_t *d, const char *msg)
     return JS_EXCEPTION;
 }
 
+/* Gas counts basic blocks, so a loop that looks at one byte per iteration pays two or three
+ * units per byte. The scanners below look at eight bytes per step (wasm loads need no
+ * alignment) with the usual bit tricks: the lowest flagged byte of a mask is exactly the
+ * first byte that matched (carries only run upwards), so its index ends the scan. Byte by
+ * byte only in the last seven bytes of the input. */
+typedef uint64_t __attribute__((aligned(1), may_alias)) unaligned_u64;
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* flags the bytes of x below n (the lowest flag is exact; n <= 128) */
+#define BELOW(x, n) (((x) - ONES * (n)) & ~(x) & HIGHS)
+#define EQUAL(x, b) BELOW((x) ^ (ONES * (uint8_t)(b)), 1)
+/* flags the bytes of x that are not ASCII digits (the lowest flag is exact) */
+#define NOT_DIGITS(x) ((((x) - ONES * '0') | ((x) + ONES * 0x46)) & HIGHS)
+#define FIRST_FLAGGED(m) (__builtin_ctzll(m) >> 3)
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static const char *scan_digits(const char *p, const char *end)
+{
+    for (; end - p >= 8; p += 8) {
+        uint64_t m = NOT_DIGITS(*(const unaligned_u64 *)p);
+        if (m)
+            return p + FIRST_FLAGGED(m);
+    }
+    while (p < end && is_digit(*p))
+        p++;
+    return p;
+}
+
+/* to the first '"', '\\' or control character (or the end) */
+static const char *scan_plain_string(const char *p, const char *end)
+{
+    for (; end - p >= 8; p += 8) {
+        uint64_t x = *(const unaligned_u64 *)p;
+        uint64_t m = BELOW(x, 0x20) | EQUAL(x, '"') | EQUAL(x, '\\');
+        if (m)
+            return p + FIRST_FLAGGED(m);
+    }
+    while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 static void skip_ws(dec_t *d)
 {
+    /* the host sends compact JSON: one comparison settles the usual case */
+    if (d->p < d->end && (unsigned char)*d->p > ' ')
+        return;
     while (d->p < d->end && (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t'))
         d->p++;
 }
@@ -127,13 +167,11 @@ static int put_utf8(ph_buf_t *b, uint32_t c)
 static int dec_string(dec_t *d, const char **s, size_t *n)
 {
     const char *start = ++d->p;
-    while (d->p < d->end && *d->p != '"' && *d->p != '\\') {
-        if ((unsigned char)*d->p < 0x20)
-            return dec_fail(d, "control character in string"), -1;
-        d->p++;
-    }
+    d->p = scan_plain_string(d->p, d->end);
     if (d->p >= d->end)
         return dec_fail(d, "unterminated string"), -1;
+    if ((unsigned char)*d->p < 0x20)
+        return dec_fail(d, "control character in string"), -1;
     if (*d->p == '"') {
         *s = start;
         *n = (size_t)(d->p - start);
@@ -194,8 +232,6 @@ static int dec_string(dec_t *d, const char **s, size_t *n)
     return 0;
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-
 #define MAX_NUMBER_LITERAL 400
 
 static JSValue dec_number(dec_t *d)
@@ -206,12 +242,12 @@ static JSValue dec_number(dec_t *d)
     if (d->p < d->end && *d->p == '-') d->p++;
     if (d->p >= d->end || !is_digit(*d->p)) return dec_fail(d, "bad number");
     if (*d->p == '0') d->p++;
-    else while (d->p < d->end && is_digit(*d->p)) d->p++;
+    else d->p = scan_digits(d->p, d->end);
     if (d->p < d->end && *d->p == '.') {
         is_float = 1;
         d->p++;
         if (d->p >= d->end || !is_digit(*d->p)) return dec_fail(d, "bad number");
-        while (d->p < d->end && is_digit(*d->p)) d->p++;
+        d->p = scan_digits(d->p, d->end);
     }
     if (d->p < d->end && (*d->p == 'e' || *d->p == 'E')) {
         is_float = 1;
@@ -239,15 +275,16 @@ static JSValue dec_number(dec_t *d)
         for (const char *q = s + neg; q < d->p; q++) v = v * 10 + (*q - '0');
         return JS_NewBigInt64(ctx, neg ? -v : v);
     }
-    JSValue str = JS_NewStringLen(ctx, s, n);
-    if (JS_IsException(str)) return dec_fail(d, "out of memory");
-    JSValue big = JS_Call(ctx, bigint_ctor, JS_UNDEFINED, 1, (JSValueConst *)&str);
-    JS_FreeValue(ctx, str);
-    if (JS_IsException(big)) return dec_fail(d, "bad integer");
+    int neg = *s == '-';
+    JSValue big = ph_bigint_from_digits(ctx, s + neg, n - (size_t)neg, neg);
+    if (JS_IsException(big)) return dec_fail(d, "integer too large for a BigInt");
     return big;
 }
 
 static JSValue dec_value(dec_t *d);
+
+/* room for this many keys up front; larger objects grow as keys arrive */
+#define OBJECT_SIZE_HINT 6
 
 static JSValue dec_container(dec_t *d, char close)
 {
@@ -255,9 +292,8 @@ static JSValue dec_container(dec_t *d, char close)
     if (++d->depth > d->max_depth)
         return dec_fail(d, "input nested deeper than the depth limit");
     d->p++;
-    JSValue obj = close == '}' ? JS_NewObject(ctx) : JS_NewArray(ctx);
+    JSValue obj = close == '}' ? ph_object_new(ctx, OBJECT_SIZE_HINT) : JS_NewArray(ctx);
     if (JS_IsException(obj)) return dec_fail(d, "out of memory");
-    uint32_t index = 0;
     skip_ws(d);
     if (d->p < d->end && *d->p == close) {
         d->p++;
@@ -279,14 +315,15 @@ static JSValue dec_container(dec_t *d, char close)
             d->p++;
             v = dec_value(d);
             if (JS_IsException(v)) { JS_FreeAtom(ctx, atom); goto bad; }
-            /* frozen as built: enumerable, neither writable nor configurable */
-            int r = JS_DefinePropertyValue(ctx, obj, atom, v, JS_PROP_ENUMERABLE);
+            /* frozen as built: enumerable, neither writable nor configurable; a repeated
+             * key is malformed input */
+            int r = ph_object_add_frozen(ctx, obj, atom, v);
             JS_FreeAtom(ctx, atom);
             if (r < 0) goto bad;
         } else {
             v = dec_value(d);
             if (JS_IsException(v)) goto bad;
-            if (JS_DefinePropertyValueUint32(ctx, obj, index++, v, JS_PROP_ENUMERABLE) < 0) goto bad;
+            if (ph_array_append(ctx, obj, v) < 0) goto bad;
         }
         skip_ws(d);
         if (d->p < d->end && *d->p == ',') { d->p++; continue; }
@@ -295,9 +332,11 @@ static JSValue dec_container(dec_t *d, char close)
     }
 done:
     d->depth--;
-    if (close == ']' && JS_DefinePropertyValue(ctx, obj, atom_length, JS_NewUint32(ctx, index), 0) < 0)
-        goto bad; /* an array's length: not writable either */
-    if (JS_PreventExtensions(ctx, obj) < 0) goto bad;
+    if (close == ']') {
+        if (ph_array_freeze(ctx, obj) < 0) goto bad; /* elements and length: read-only */
+    } else if (JS_PreventExtensions(ctx, obj) < 0) {
+        goto bad;
+    }
     return obj;
 bad:
     JS_FreeValue(ctx, obj);
@@ -371,13 +410,23 @@ static int enc_fail(enc_t *e, int status, const char *msg)
     return status;
 }
 
-static int enc_put(enc_t *e, const char *s, size_t n)
+/* after ph_buf_put refused: out of memory, or over the output limit */
+static int enc_overflow(enc_t *e)
 {
-    if (ph_buf_put(e->out, s, n) == 0)
-        return PH_OK;
     if (e->out->overflow == 2)
         return enc_fail(e, PH_OUT_OF_MEMORY, "out of memory while encoding the output");
     return enc_fail(e, PH_OUTPUT_TOO_LARGE, "output exceeds the output size limit");
+}
+
+static int enc_put(enc_t *e, const char *s, size_t n)
+{
+    ph_buf_t *b = e->out;
+    if (!b->overflow && n <= b->cap - b->len && b->len + n <= b->limit) { /* the usual case */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        return PH_OK;
+    }
+    return ph_buf_put(b, s, n) == 0 ? PH_OK : enc_overflow(e);
 }
 
 /* Error texts (a thrown message, a stack) are reported even when they hold lone surrogates:
@@ -396,6 +445,17 @@ static int enc_string_bytes(enc_t *e, const char *s, size_t n)
     if ((r = enc_put(e, "\"", 1))) return r;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        /* eight bytes at a time up to the next byte that needs a look (see the scanners) */
+        for (; n - i >= 8; i += 8) {
+            uint64_t x = *(const unaligned_u64 *)(s + i);
+            uint64_t m = BELOW(x, 0x20) | EQUAL(x, '"') | EQUAL(x, '\\') | EQUAL(x, 0xED);
+            if (m) {
+                i += FIRST_FLAGGED(m);
+                break;
+            }
+        }
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)s[i];
         /* QuickJS writes a lone surrogate as its 3-byte WTF-8 form: ED A0..BF xx */
         if (c == 0xED && i + 2 < n && (unsigned char)s[i + 1] >= 0xA0) {
@@ -529,16 +589,8 @@ static int enc_number(enc_t *e, JSValueConst v)
         return enc_fail(e, PH_INVALID_OUTPUT, "NaN and Infinity cannot cross the boundary");
     if (d == 0)
         return enc_put(e, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
-    /* 17 significant digits always read back as the same double. Not the shortest form
-     * (searching for it costs ~140 more gas per Number): the host re-encodes canonically. */
-    char s[64];
-    JSDTOATempMem mem;
-    size_t n = (size_t)js_dtoa(s, d, 10, 17, JS_DTOA_FORMAT_FIXED, &mem);
-    int r = enc_put(e, s, n);
-    /* an integral Number must still read back as a float on the host */
-    if (!r && !memchr(s, '.', n) && !memchr(s, 'e', n))
-        r = enc_put(e, ".0", 2);
-    return r;
+    char s[32]; /* digits and an exponent: always a float literal on the host (numfmt.c) */
+    return enc_put(e, s, ph_format_double(d, s));
 }
 
 static int enc_value(enc_t *e, JSValueConst v)
@@ -547,12 +599,9 @@ static int enc_value(enc_t *e, JSValueConst v)
     if (JS_IsBool(v)) return JS_VALUE_GET_BOOL(v) ? enc_put(e, "true", 4) : enc_put(e, "false", 5);
     if (JS_IsNumber(v)) return enc_number(e, v);
     if (JS_IsBigInt(v)) {
-        size_t n;
-        const char *s = JS_ToCStringLen(e->ctx, &n, v);
-        if (!s) return enc_fail(e, PH_OUT_OF_MEMORY, "out of memory while encoding the output");
-        int r = enc_put(e, s, n);
-        JS_FreeCString(e->ctx, s);
-        return r;
+        int r = ph_bigint_write_decimal(e->ctx, v, e->out);
+        if (r == -2) return enc_fail(e, PH_OUT_OF_MEMORY, "out of memory while encoding the output");
+        return r ? enc_overflow(e) : PH_OK;
     }
     if (JS_IsString(v)) return enc_js_string(e, v);
     if (JS_IsObject(v)) return enc_object(e, v);

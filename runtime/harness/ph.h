@@ -111,6 +111,10 @@ typedef struct ph_buf {
 } ph_buf_t;
 
 int ph_buf_put(ph_buf_t *b, const char *s, size_t n);
+/* quickjs_unit.c: a BigInt's decimal digits appended to `out` (-2: out of memory) */
+int ph_bigint_write_decimal(JSContext *ctx, JSValueConst val, ph_buf_t *out);
+/* numfmt.c: text that reads back as exactly `v` (finite, nonzero); at most 26 bytes */
+size_t ph_format_double(double v, char *out);
 void ph_buf_free(ph_buf_t *b);
 
 /* Returns JS_EXCEPTION with a message in *err on malformed input. */
@@ -120,6 +124,14 @@ JSValue ph_decode(JSContext *ctx, const char *src, size_t len, uint32_t max_dept
 int ph_encode(JSContext *ctx, JSValueConst v, ph_buf_t *out, uint32_t max_depth,
               char *errbuf, size_t errcap);
 void ph_codec_init(JSContext *ctx);
+/* quickjs_unit.c: a BigInt from n validated decimal digits */
+JSValue ph_bigint_from_digits(JSContext *ctx, const char *digits, size_t n, int negative);
+/* quickjs_unit.c: a plain object for the decoder, and its frozen properties */
+JSValue ph_object_new(JSContext *ctx, int size_hint);
+int ph_object_add_frozen(JSContext *ctx, JSValueConst obj, JSAtom atom, JSValue val);
+/* quickjs_unit.c: an array for the decoder: append elements, then freeze it */
+int ph_array_append(JSContext *ctx, JSValueConst arr, JSValue val);
+int ph_array_freeze(JSContext *ctx, JSValueConst arr);
 /* while on, lone surrogates in strings are encoded as U+FFFD instead of refused (error texts) */
 void ph_codec_lossy(int on);
 /* {"message": msg} without touching any JS context */
