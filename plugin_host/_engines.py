@@ -185,9 +185,8 @@ def _unlink_dylib_copy(size: int) -> None:
     """wasmer's Dylib engine loads a module (compiled or deserialized) by writing it to a
     temporary file and dlopen-ing that; it deletes the file when the module is dropped, so a
     process that is killed or leaves through os._exit would leave 3 MB in the temp directory
-    each time. Once mapped,
-    the file is not needed: find it in this process's mappings and unlink it now (wasmer's own
-    delete then fails quietly)."""
+    each time. Once mapped, the file is not needed: find it in this process's mappings and
+    unlink it now (wasmer's own delete then fails quietly)."""
     try:
         with open("/proc/self/maps") as maps:
             lines = [line for line in maps.read().splitlines() if "/.tmp" in line or "/wasmer_dylib_" in line]
@@ -205,7 +204,7 @@ class WasmerEngine:
     def __init__(self, wasm: Callable[[], bytes], sha256: str):
         try:
             import wasmer
-            from wasmer import Module, Store, engine
+            from wasmer import engine
         except ImportError as e:  # wheels exist only for CPython <= 3.10
             raise ConfigurationError(f"the wasmer engine is not available here ({e}); use engine='wasmtime'") from None
         if importlib.util.find_spec("wasmer_compiler_cranelift") is None:
@@ -222,35 +221,40 @@ class WasmerEngine:
         # links through the system's `gcc`; without one, Universal it is.
         kinds = [("-dylib", engine.Dylib)] if _dylib_ready(wasmer) else []
         kinds.append(("", engine.Universal))
-        for suffix, Engine in kinds:
-            serialized: list[bytes] = []
-
-            def compile_(Engine=Engine, dylib=bool(suffix), serialized=serialized):
-                self._store = Store(Engine(compiler()))
-                module = Module(self._store, wasm())
-                serialized.append(module.serialize())  # a Dylib module serializes from its file
-                if dylib:
-                    _unlink_dylib_copy(len(serialized[0]))
-                return module
-
-            def deserialize(path: Path, Engine=Engine, dylib=bool(suffix)):
-                self._store = Store(Engine())  # headless: a cached module needs no compiler
-                data = path.read_bytes()
-                module = Module.deserialize(self._store, data)
-                if dylib:
-                    _unlink_dylib_copy(len(data))
-                return module
-
+        for suffix, kind in kinds:
             self.version = fingerprint + suffix
             try:
-                self.module = cached_module(f"{self.version}-{platform.machine()}-{sha256}",
-                                            compile_, lambda m, s=serialized: s.pop(), deserialize)
+                self.module = self._cached(kind, bool(suffix), f"{self.version}-{platform.machine()}-{sha256}",
+                                           wasm, compiler)
                 break
             except Exception as e:
                 if not suffix:
                     raise
                 warnings.warn(f"wasmer's Dylib engine failed ({e}); using its Universal engine, "
                               "whose cold start is ~10 ms slower", RuntimeWarning, stacklevel=2)
+
+    def _cached(self, kind, dylib: bool, key: str, wasm: Callable[[], bytes], compiler):
+        from wasmer import Module, Store
+
+        serialized: list[bytes] = []
+
+        def compile_():
+            self._store = Store(kind(compiler()))
+            module = Module(self._store, wasm())
+            serialized.append(module.serialize())  # a Dylib module serializes from its file
+            if dylib:
+                _unlink_dylib_copy(len(serialized[0]))
+            return module
+
+        def deserialize(path: Path):
+            self._store = Store(kind())  # headless: a cached module needs no compiler
+            data = path.read_bytes()
+            module = Module.deserialize(self._store, data)
+            if dylib:
+                _unlink_dylib_copy(len(data))
+            return module
+
+        return cached_module(key, compile_, lambda _: serialized.pop(), deserialize)
 
     def instantiate(self, host_call: HostCall) -> Instance:
         from wasmer import Function, FunctionType, ImportObject, Type
