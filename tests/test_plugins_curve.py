@@ -101,7 +101,7 @@ def test_matches_curvesim_vectors(curve, vectors, engine):
         except AssertionError as e:
             bad.append(str(e))
     assert not bad, f"{len(bad)} mismatches, first: {bad[:5]}"
-    assert 0 < gas < 10_000_000  # the default gas limit is 100M
+    assert 0 < gas < 10_000_000  # far under the default limit (50 M)
 
 
 def test_curvesim_non_converging_cases_still_answer(curve, vectors):
