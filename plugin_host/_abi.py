@@ -39,6 +39,10 @@ class Ctl(NamedTuple):
     data_low: int
 
 
+# what the host reads after every call, straight from the control block: gas_used, out_ptr,
+# out_len, log_ptr, log_len, dirty_low, dirty_high, stack_high, data_low
+REPORT = struct.Struct("<16xQ8xIIII24xII8xII")
+
 # offsets of the fields the host writes, for struct.pack_into
 OFF_GAS_LIMIT = 8
 OFF_LOAD_PARAMS = 48  # memory_limit, stack_limit, capabilities, max_output, max_log, max_depth

@@ -58,6 +58,27 @@ def test_call_result_and_receipt(realm, engine):
     assert r.limits == realm.limits
 
 
+def test_the_receipt_describes_the_call_as_made(engine):
+    """Receipts are built when first read, from the bytes that crossed the boundary: what the
+    caller does to the output in between does not change them. Results are immutable."""
+    realm = FrozenRealm("export function f(x) { return { got: x.list, n: 1n }; }", engine=engine)
+    data = {"list": [1, 2.5, "x"]}
+    res = realm.call("f", data)
+    res.output["got"].append("mutated")
+    res.output["n"] = 2
+    data["list"].append("also mutated")
+    r = res.receipt
+    assert r.input_sha256 == sha256_hex(canonical({"list": [1, 2.5, "x"]}))
+    assert r.output_sha256 == sha256_hex(canonical({"got": [1, 2.5, "x"], "n": 1}))
+    assert res.receipt is r
+    with pytest.raises(AttributeError):
+        res.gas_used = 0
+    again = realm.call("f", {"list": [1, 2.5, "x"]})
+    assert again != res  # the outputs differ now
+    assert again == realm.call("f", {"list": [1, 2.5, "x"]})
+    assert again.receipt.digest() == r.digest()
+
+
 def test_receipt_digest_excludes_engine_and_round_trips(realm):
     r = realm.call("add", {"a": 1, "b": 1}).receipt
     other = msgspec.structs.replace(r, engine="elsewhere")

@@ -254,3 +254,17 @@ def test_load_path(attack, engine):
         assert_host_works(engine)
     else:
         run_attack(attack, engine)
+
+
+def test_the_call_report_reads_the_control_block_fields_it_names():
+    """_abi.REPORT (what the host reads after every call) picks its fields out of CTL by
+    offset: a layout change that forgot it would read the wrong words."""
+    import os
+
+    from plugin_host import _abi
+
+    for _ in range(50):
+        raw = os.urandom(_abi.CTL.size)
+        c = _abi.Ctl._make(_abi.CTL.unpack_from(raw, 0))
+        assert _abi.REPORT.unpack_from(raw, 0) == (c.gas_used, c.out_ptr, c.out_len, c.log_ptr, c.log_len,
+                                                   c.dirty_low, c.dirty_high, c.stack_high, c.data_low)
