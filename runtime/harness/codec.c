@@ -420,13 +420,7 @@ static int enc_overflow(enc_t *e)
 
 static int enc_put(enc_t *e, const char *s, size_t n)
 {
-    ph_buf_t *b = e->out;
-    if (!b->overflow && n <= b->cap - b->len && b->len + n <= b->limit) { /* the usual case */
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        return PH_OK;
-    }
-    return ph_buf_put(b, s, n) == 0 ? PH_OK : enc_overflow(e);
+    return ph_buf_put(e->out, s, n) == 0 ? PH_OK : enc_overflow(e);
 }
 
 /* Error texts (a thrown message, a stack) are reported even when they hold lone surrogates:
