@@ -103,7 +103,7 @@ uintptr_t ph_stack_low_watermark(void);
 void ph_stack_reset(void);
 
 /* codec.c: the value format on the wire (a JSON dialect: integers are BigInt, numbers with a
- * fraction or exponent are Number). */
+ * fraction or exponent are Number), its growable buffer and its reader. */
 typedef struct ph_buf {
     char *data;
     size_t len, cap, limit;
@@ -111,31 +111,33 @@ typedef struct ph_buf {
 } ph_buf_t;
 
 int ph_buf_put(ph_buf_t *b, const char *s, size_t n);
-/* quickjs_unit.c: a BigInt's decimal digits appended to `out` (-2: out of memory) */
-int ph_bigint_write_decimal(JSContext *ctx, JSValueConst val, ph_buf_t *out);
-/* numfmt.c: text that reads back as exactly `v` (finite, nonzero); at most 26 bytes */
-size_t ph_format_double(double v, char *out);
 void ph_buf_free(ph_buf_t *b);
-
 /* Returns JS_EXCEPTION with a message in *err on malformed input. */
 JSValue ph_decode(JSContext *ctx, const char *src, size_t len, uint32_t max_depth,
                   const char **err);
-/* 0 on success; otherwise a ph_status and a message in *err (static string or into errbuf). */
+
+/* encode.c: the writer. 0 on success; otherwise a ph_status and a message in *err (static
+ * string or into errbuf). */
 int ph_encode(JSContext *ctx, JSValueConst v, ph_buf_t *out, uint32_t max_depth,
               char *errbuf, size_t errcap);
 void ph_codec_init(JSContext *ctx);
-/* quickjs_unit.c: a BigInt from n validated decimal digits */
-JSValue ph_bigint_from_digits(JSContext *ctx, const char *digits, size_t n, int negative);
-/* quickjs_unit.c: a plain object for the decoder, and its frozen properties */
-JSValue ph_object_new(JSContext *ctx, int size_hint);
-int ph_object_add_frozen(JSContext *ctx, JSValueConst obj, JSAtom atom, JSValue val);
-/* quickjs_unit.c: an array for the decoder: append elements, then freeze it */
-int ph_array_append(JSContext *ctx, JSValueConst arr, JSValue val);
-int ph_array_freeze(JSContext *ctx, JSValueConst arr);
 /* while on, lone surrogates in strings are encoded as U+FFFD instead of refused (error texts) */
 void ph_codec_lossy(int on);
 /* {"message": msg} without touching any JS context */
 int ph_encode_message(ph_buf_t *out, const char *msg);
+
+/* numfmt.c: text that reads back as exactly `v` (finite, nonzero); at most 26 bytes */
+size_t ph_format_double(double v, char *out);
+
+/* quickjs_unit.c: the boundary's pieces that need QuickJS internals. A BigInt from n validated
+ * decimal digits; a BigInt's digits appended to `out` (-2: out of memory); a plain object
+ * and its frozen properties; an array: append elements, then freeze it. */
+JSValue ph_bigint_from_digits(JSContext *ctx, const char *digits, size_t n, int negative);
+int ph_bigint_write_decimal(JSContext *ctx, JSValueConst val, ph_buf_t *out);
+JSValue ph_object_new(JSContext *ctx, int size_hint);
+int ph_object_add_frozen(JSContext *ctx, JSValueConst obj, JSAtom atom, JSValue val);
+int ph_array_append(JSContext *ctx, JSValueConst arr, JSValue val);
+int ph_array_freeze(JSContext *ctx, JSValueConst arr);
 
 /* guest.c: a denied capability, as an uncatchable error that fails the call */
 JSValue ph_deny(JSContext *c, uint32_t bit, const char *msg);
