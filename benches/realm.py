@@ -12,6 +12,7 @@ the BigInt plugin (plugins/curve-stable-swap.js, exact to the wei) and the Numbe
   one context reused for every call (impure: state survives calls), and a fresh context per call
   (the only native way to be pure);
 - plain Python: the same integer math (benches/plugins.py's mirror), no isolation at all.
+The rows are timed in interleaved rounds, so that they all see the same machine.
 Cold start: a new process with the module and realm caches warm, from FrozenRealm(...) to the
 first result (the Python imports, ~50-100 ms, are reported separately).
 """
@@ -24,6 +25,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benches"))
 
 from plugin_host import FrozenRealm  # noqa: E402
-from plugins import median_us, py_curve_swap  # noqa: E402  benches/plugins.py
+from plugins import py_curve_swap  # noqa: E402  benches/plugins.py
 
 BIGINT = ROOT / "plugins" / "curve-stable-swap.js"
 NUMBER = ROOT / "plugins" / "examples" / "curve-stable-swap-float.js"
@@ -66,7 +68,8 @@ def to_native_json(value) -> str:
     return json.dumps(conv(value))
 
 
-def native_rows(source: str, request: dict, calls: int) -> dict:
+def native_calls(source: str, request: dict) -> dict:
+    """The native peer's two ways to call, as functions to time."""
     try:
         import quickjs
     except ImportError:
@@ -81,8 +84,32 @@ def native_rows(source: str, request: dict, calls: int) -> dict:
         c.eval(script)
         return c.get("__call")(payload)
 
-    return {"native quickjs-ng, reused context (impure)": median_us(lambda: reused(payload), calls),
-            "native quickjs-ng, fresh context per call": median_us(fresh, max(20, calls // 20))}
+    return {"native quickjs-ng, reused context (impure)": (lambda: reused(payload), 1),
+            "native quickjs-ng, fresh context per call": (fresh, 20)}
+
+
+def interleaved_medians(cases: dict, calls: int, rounds: int = 10) -> tuple[dict, dict]:
+    """Median µs per call of each case, measured in rounds that take turns, so that every case
+    sees the same machine: this VM drifts between fast and slow phases within a minute, and
+    cases timed one after another then disagree. A case (fn, divisor) gets calls // divisor
+    calls in all. Also returns each case's fastest and slowest round median."""
+    samples: dict = {key: [] for key in cases}
+    per_round: dict = {key: [] for key in cases}
+    for fn, _ in cases.values():
+        for _ in range(20):
+            fn()
+    for _ in range(rounds):
+        for key, (fn, divisor) in cases.items():
+            batch = []
+            for _ in range(max(2, calls // divisor // rounds)):
+                t = time.perf_counter_ns()
+                fn()
+                batch.append(time.perf_counter_ns() - t)
+            samples[key] += batch
+            per_round[key].append(statistics.median(batch) / 1000)
+    medians = {key: statistics.median(v) / 1000 for key, v in samples.items()}
+    spread = {key: (min(v), max(v)) for key, v in per_round.items()}
+    return medians, spread
 
 
 def cold_start(engine: str) -> tuple[float, float]:
@@ -107,25 +134,33 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=2000)
     args = ap.parse_args()
-    rows: dict[str, dict[str, float]] = {}
+    cases: dict = {}
     gas = {}
     for label, path, request in (("BigInt", BIGINT, REQUEST), ("Number", NUMBER, REQUEST_FLOAT)):
         source = path.read_text()
         for engine in ("wasmer", "wasmtime"):
             realm = FrozenRealm(source, engine=engine)
             gas[label] = realm.call("calculateSwap", request).gas_used
-            rows.setdefault(f"FrozenRealm, {engine} (pure, metered)", {})[label] = median_us(
-                lambda: realm.call("calculateSwap", request), args.calls)
-        for name, us in native_rows(source, request, args.calls).items():
-            rows.setdefault(name, {})[label] = us
-    rows.setdefault("plain Python (no isolation)", {})["BigInt"] = median_us(
-        lambda: py_curve_swap(0, 1, 10**21, POOL), args.calls)
+            cases[f"FrozenRealm, {engine} (pure, metered)", label] = (
+                lambda realm=realm, request=request: realm.call("calculateSwap", request), 1)
+        for name, case in native_calls(source, request).items():
+            cases[name, label] = case
+    cases["plain Python (no isolation)", "BigInt"] = (lambda: py_curve_swap(0, 1, 10**21, POOL), 1)
+    medians, spread = interleaved_medians(cases, args.calls)
+    rows: dict[str, dict[str, float]] = {}
+    for (name, label), us in medians.items():
+        rows.setdefault(name, {})[label] = us
 
     print("## Pure-call latency: 3-coin Curve quote (median µs per call)\n")
     print(f"| | BigInt plugin ({gas['BigInt']:,} gas) | Number plugin ({gas['Number']:,} gas) |")
     print("|---|---|---|")
     for name, cols in rows.items():
         print(f"| {name} | " + " | ".join(f"{cols[c]:.1f}" if c in cols else "—" for c in ("BigInt", "Number")) + " |")
+    lo, hi = spread["FrozenRealm, wasmer (pure, metered)", "Number"]
+    nlo, nhi = spread["native quickjs-ng, reused context (impure)", "Number"] if (
+        "native quickjs-ng, reused context (impure)", "Number") in spread else (0, 0)
+    print(f"\nMeasured in 10 interleaved rounds; the round medians of the wasmer Number row ranged "
+          f"{lo:.1f}-{hi:.1f} µs (native reused context: {nlo:.1f}-{nhi:.1f} µs).")
     print("\n## Cold start from cache to first result (median of 5 new processes, ms)\n")
     print("| engine | FrozenRealm(...) + first call | Python imports (plugin_host + engine) |")
     print("|---|---|---|")
