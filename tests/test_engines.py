@@ -56,3 +56,14 @@ def test_the_universal_fallback_gives_the_same_answers_and_gas(tmp_path):
     assert universal[1:] == dylib[1:]
     here = FrozenRealm('export function f(x) { return [x * 3n, String(x) + "!", 0.1 * Number(x)]; }').call("f", 7)
     assert [here.output, here.gas_used] == dylib[1:]
+
+
+def test_a_cached_wasmer_module_loads_without_the_compiler(tmp_path):
+    """Importing wasmer_compiler_cranelift costs ~2 ms of a cold start: a cache hit must not."""
+    code = ("import sys\nfrom plugin_host import FrozenRealm\n"
+            "FrozenRealm('export function f() { return 1n; }').call('f')\n"
+            "print('wasmer_compiler_cranelift' in sys.modules)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PLUGIN_HOST_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                           timeout=300, check=True).stdout.strip() for _ in range(2)]
+    assert runs == ["True", "False"]  # the first compiles, the second only loads
