@@ -161,12 +161,10 @@ def build(lock: dict, out: Path, metered: bool) -> Path:
     zig = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi"]
     cflags = ["-O2", "-flto", "-D_GNU_SOURCE", "-DNDEBUG", f"-I{src}", f"-I{work}", f"-I{HARNESS}"]
     cflags += lock["cflags"]
-    # every instrumented file reports its stack depth (meter.c explains why) ...
-    instrument = ["-finstrument-function-entry-bare", "-include", "ph_instrument.h"]
-    # ... and, in the real guest, pays one unit of gas per 16 bytes of bulk memory work (the
-    # unit per basic block is injected into the linked wasm below: inject_gas.py)
-    if metered:
-        instrument += ["-DPH_METERED"]
+    # in the real guest, QuickJS and the metered harness pay one unit of gas per 16 bytes of
+    # bulk memory work (the unit per basic block, and the stack mark checks, are injected into
+    # the linked wasm below: inject_gas.py)
+    instrument = ["-include", "ph_instrument.h", "-DPH_METERED"] if metered else []
 
     jobs = [(src / f, instrument) for f in QUICKJS_FILES]
     jobs += [(HARNESS / f, instrument) for f in HARNESS_METERED]
@@ -186,7 +184,7 @@ def build(lock: dict, out: Path, metered: bool) -> Path:
     # not stripped: the gas injection finds the functions it leaves unmetered by name, then
     # drops the names itself
     link = ["-mexec-model=reactor", f"-Wl,-z,stack-size={lock['stack_size']}",
-            f"-Wl,--max-memory={lock['max_memory']}", f"-Wl,--export={inject_gas.GAS_WORD}"]
+            f"-Wl,--max-memory={lock['max_memory']}", f"-Wl,--export={inject_gas.GAS_WORD}", f"-Wl,--export={inject_gas.STACK_MARK}"]
     subprocess.run(zig + ["-O2", "-flto"] + link + objects + ["-o", wasm.name],
                    check=True, cwd=work, env=env)
     try:

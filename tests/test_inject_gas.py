@@ -1,6 +1,6 @@
 """The gas injection (runtime/inject_gas.py) on small hand-written modules: exact counts for
-each control-flow shape, the flush at every way out of a function, the trap, and a loud
-failure on what it does not understand. The guest-level properties (same gas on both engines,
+each control-flow shape, the flush at every way out of a function, the trap, the stack mark,
+and a loud failure on what it does not understand. The guest-level properties (same gas on both engines,
 bombs bounded) are in test_gas.py, test_determinism.py and tests/attacks/."""
 
 import struct
@@ -14,12 +14,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))
 import inject_gas  # noqa: E402
 
 WORD = 8  # the counter's address in these modules
+MARK = 16  # the stack mark's
+STACK_TOP = 4096
 BUDGET = 1_000_000
 
 MODULE = """
 (module
   (memory (export "memory") 1)
+  (global $__stack_pointer (mut i32) (i32.const 4096))
   (global (export "ph_gas_word") i32 (i32.const 8))
+  (global (export "ph_stack_min") i32 (i32.const 16))
   (func $straight (export "straight") (result i32)
     i32.const 1 i32.const 2 i32.add)
   (func $branchy (export "branchy") (param i32) (result i32)
@@ -61,12 +65,20 @@ MODULE = """
   (func $spin (export "spin") (loop br 0))
   (func $free_fn (export "free_fn") (param i32)
     loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end)
+  ;; a frame of $0 bytes the way LLVM makes one, with a call to $leaf inside
+  (func $framed (export "framed") (param i32) (local i32)
+    global.get $__stack_pointer local.get 0 i32.sub local.tee 1 global.set $__stack_pointer
+    call $leaf
+    local.get 1 i32.const 64 i32.add global.set $__stack_pointer)
+  (func $leaf
+    global.get $__stack_pointer i32.const 32 i32.sub global.set $__stack_pointer
+    global.get $__stack_pointer i32.const 32 i32.add global.set $__stack_pointer)
 )
 """
 
 
-def instance(unmetered=()):
-    wasm = inject_gas.inject(wasmtime.wat2wasm(MODULE), unmetered=unmetered)
+def instance(unmetered=(), meter=True):
+    wasm = inject_gas.inject(wasmtime.wat2wasm(MODULE), meter=meter, unmetered=unmetered)
     store = wasmtime.Store()
     inst = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
     return store, inst
@@ -121,19 +133,40 @@ def test_listed_functions_are_left_unmetered():
     assert run("free_fn", 100)[1] > 100
 
 
+@pytest.mark.parametrize("meter, unmetered", [(True, ()), (True, ("framed", "leaf")), (False, ())])
+def test_the_stack_mark_keeps_the_lowest_stack_pointer(meter, unmetered):
+    # in metered and unmetered functions alike, and in the unmetered guest
+    store, inst = instance(unmetered, meter=meter)
+    mem = inst.exports(store)["memory"]
+    mem.write(store, struct.pack("<qI", BUDGET, 0xFFFFFFFF), WORD)
+    inst.exports(store)["framed"](store, 64)
+    assert struct.unpack("<I", mem.read(store, MARK, MARK + 4))[0] == STACK_TOP - 64 - 32
+    inst.exports(store)["framed"](store, 16)  # not as deep: the mark stays
+    assert struct.unpack("<I", mem.read(store, MARK, MARK + 4))[0] == STACK_TOP - 64 - 32
+
+
+def test_the_stack_mark_is_not_checked_where_the_pointer_goes_up():
+    wasm = inject_gas.inject(wasmtime.wat2wasm(MODULE), meter=False, unmetered=())
+    load_mark = b"\x28\x02" + inject_gas._enc_u(MARK)
+    assert wasm.count(load_mark) == 2  # the two frames made; not the two epilogues
+
+
 def test_the_meter_export_and_custom_sections_are_dropped():
     wasm = inject_gas.inject(wasmtime.wat2wasm(MODULE), unmetered=())
     module = wasmtime.Module(wasmtime.Engine(), wasm)
-    assert "ph_gas_word" not in {e.name for e in module.exports}
+    assert {"ph_gas_word", "ph_stack_min"}.isdisjoint(e.name for e in module.exports)
     assert all(sid != 0 for sid, _ in inject_gas._sections(wasm))
 
 
 def test_unknown_instructions_and_missing_pieces_fail_the_build():
-    simd = "(module (global (export \"ph_gas_word\") i32 (i32.const 8)) (func (result v128) v128.const i64x2 0 0))"
+    simd = MODULE.replace("(func $spin", "(func (result v128) v128.const i64x2 0 0) (func $spin")
     with pytest.raises(inject_gas.InjectError, match="unsupported instruction"):
         inject_gas.inject(wasmtime.wat2wasm(simd), unmetered=())
     with pytest.raises(inject_gas.InjectError, match="does not export ph_gas_word"):
         inject_gas.inject(wasmtime.wat2wasm("(module (func))"), unmetered=())
+    no_sp = MODULE.replace("$__stack_pointer", "$sp")
+    with pytest.raises(inject_gas.InjectError, match="no global named __stack_pointer"):
+        inject_gas.inject(wasmtime.wat2wasm(no_sp), unmetered=())
     with pytest.raises(inject_gas.InjectError, match="not found: gone"):
         inject_gas.inject(wasmtime.wat2wasm(MODULE), unmetered=("gone",))
 

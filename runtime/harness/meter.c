@@ -140,26 +140,19 @@ const JSMallocFunctions ph_malloc_functions = {
  * restores only the part of it a call could have written: from the lowest stack pointer the
  * call reached, minus a slack, up to the top.
  *
- * The lowest stack pointer is recorded by two hooks in instrumented code: every function entry
- * (-finstrument-function-entry-bare calls the function below after the prologue has made the
- * frame) and every alloca (ph_instrument.h). What they cannot see is the frames of uninstrumented
- * code called from the deepest instrumented frame: libc (memcpy and friends, strtod, the
- * snprintf family without float formats, qsort, libm) and this file and alloc.c. None of them
- * keeps more than a few hundred bytes of locals; STACK_SLACK covers them many times over. Tests
- * run with the host verifying every restore against the whole snapshot. */
+ * The lowest stack pointer is kept in ph_stack_min by code that runtime/inject_gas.py adds to
+ * the linked wasm after every write of __stack_pointer that can lower it (a frame, an alloca),
+ * in every function of the module: QuickJS, libc, this file. What that cannot see is LLVM's red
+ * zone: a leaf function whose frame is at most 128 bytes uses them below the stack pointer
+ * without moving it. STACK_SLACK covers that 8 times over. Tests run with the host verifying
+ * every restore against the whole snapshot. The linker exports the mark's address
+ * (build.py: --export=ph_stack_min) for the rewrite to find it; volatile, because nothing the
+ * C compiler can see writes it between ph_stack_reset and ph_stack_low_watermark. */
 
 extern char __stack_low;
-uintptr_t ph_stack_min = ~(uintptr_t)0;
+__attribute__((used)) volatile uintptr_t ph_stack_min = ~(uintptr_t)0;
 
-#define STACK_SLACK (16u * 1024u)
-
-/* `used`: with LTO the calls to this hook are only inserted after symbol resolution */
-__attribute__((no_instrument_function, used)) void __cyg_profile_func_enter_bare(void)
-{
-    uintptr_t sp = (uintptr_t)__builtin_stack_address();
-    if (sp < ph_stack_min)
-        ph_stack_min = sp;
-}
+#define STACK_SLACK 1024u
 
 void ph_stack_reset(void)
 {

@@ -1,33 +1,17 @@
-/* Force-included (-include) into every instrumented source (QuickJS and the metered harness).
- *
- * 1. Every alloca also records the new stack pointer, so the host's restore covers dynamically
- *    sized frames (QuickJS allocas its JS frames). See the stack section of meter.c.
- * 2. In the metered guest, the bulk memory functions pay for their bytes. The compiler turns
- *    memcpy/memmove/memset into single wasm instructions (memory.copy / memory.fill) that cost
- *    one basic block whatever their length: a 32 MB TypedArray.copyWithin in a loop ran for
- *    12 minutes on 20 M gas before this. Now every 16 bytes cost one unit of gas. libc's
- *    memcmp and memchr are byte loops: counting their blocks one byte at a time made regex
- *    and BigInt work 5% slower, so they are left unmetered (runtime/inject_gas.py) and pay
- *    here instead: memcmp per 2 bytes and memchr per 4, rates that keep them near an empty
- *    JS loop's time per gas (benches/gas.py: "string === 16 MB", "TypedArray.indexOf").
+/* Force-included (-include) into every metered source (QuickJS and the metered harness) in
+ * the real guest: the bulk memory functions pay for their bytes. The compiler turns
+ * memcpy/memmove/memset into single wasm instructions (memory.copy / memory.fill) that cost
+ * one basic block whatever their length: a 32 MB TypedArray.copyWithin in a loop ran for 12
+ * minutes on 20 M gas before this. Now every 16 bytes cost one unit of gas. libc's memcmp and
+ * memchr are byte loops: counting their blocks one byte at a time made regex and BigInt work
+ * 5% slower, so they are left unmetered (runtime/inject_gas.py) and pay here instead: memcmp
+ * per 2 bytes and memchr per 4, rates that keep them near an empty JS loop's time per gas
+ * (benches/gas.py: "string === 16 MB", "TypedArray.indexOf").
  */
 #ifndef PH_INSTRUMENT_H
 #define PH_INSTRUMENT_H
-#include <alloca.h>
 #include <stdint.h>
 #include <string.h> /* declare the real functions before the macros below shadow them */
-
-extern uintptr_t ph_stack_min;
-
-static inline void *ph_alloca_noted(void *p)
-{
-    if ((uintptr_t)p < ph_stack_min)
-        ph_stack_min = (uintptr_t)p;
-    return p;
-}
-
-#undef alloca
-#define alloca(n) ph_alloca_noted(__builtin_alloca(n))
 
 #ifdef PH_METERED
 void ph_gas_charge(uint64_t amount);
