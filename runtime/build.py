@@ -80,6 +80,18 @@ def fetch_quickjs(lock: dict) -> Path:
     return dest / "upstream-quickjs"
 
 
+def check_dispatch_switch(src: Path) -> None:
+    """harness/quickjs_unit.c defines EMSCRIPTEN around quickjs.c for one effect only: the
+    interpreter's dispatch by switch. Fail if the sources use the macro for anything else:
+    beyond that line, only next to __wasi__ (which takes the same branch)."""
+    known = {"#if defined(EMSCRIPTEN) || defined(_MSC_VER)"}
+    for path in sorted(src.glob("*.[ch]")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if "EMSCRIPTEN" in line and line.strip() not in known and "__wasi__" not in line:
+                fail(f"{path.name}: EMSCRIPTEN is used beyond the dispatch switch: {line.strip()!r} "
+                     "(see harness/quickjs_unit.c)")
+
+
 def generate_lockdown_header(build: Path) -> None:
     """lockdown.js as a C string, so the guest carries its own bootstrap."""
     js = (HARNESS / "lockdown.js").read_text(encoding="utf-8")
@@ -150,6 +162,7 @@ def set_data_low(wasm: bytes) -> bytes:
 def build(lock: dict, out: Path, metered: bool) -> Path:
     check_toolchain(lock)
     src = fetch_quickjs(lock)
+    check_dispatch_switch(src)
     variant = "metered" if metered else "unmetered"
     work = CACHE / "build" / variant
     shutil.rmtree(work, ignore_errors=True)

@@ -32,25 +32,43 @@ def test_the_guest_imports_no_wasi_and_exports_only_the_abi():
         ["memory", "_initialize", "ph_ctl_ptr", "ph_load", "ph_reserve", "ph_call"])
 
 
-def test_the_sdist_pin_is_checked(tmp_path):
-    """The build refuses an engine source whose hash is not the pinned one."""
+def runtime_build():
     sys.path.insert(0, str(ROOT / "runtime"))
     try:
-        import build as runtime_build
+        import build
     finally:
         sys.path.pop(0)
+    return build
+
+
+def test_the_sdist_pin_is_checked(tmp_path):
+    """The build refuses an engine source whose hash is not the pinned one."""
+    build = runtime_build()
     lock = dict(LOCK, quickjs_ng=dict(LOCK["quickjs_ng"], sdist_sha256="0" * 64))
     cache = tmp_path / "cache"
     (cache / "sdist").mkdir(parents=True)
     sdist = ROOT / "runtime" / ".cache" / "sdist" / f"quickjs_ng-{LOCK['quickjs_ng']['version']}.tar.gz"
     shutil.copy(sdist, cache / "sdist")  # no network in tests: the copy the build fetched
-    old = runtime_build.CACHE
-    runtime_build.CACHE = cache
+    old = build.CACHE
+    build.CACHE = cache
     try:
         with pytest.raises(SystemExit, match="does not match the pinned"):
-            runtime_build.fetch_quickjs(lock)
+            build.fetch_quickjs(lock)
     finally:
-        runtime_build.CACHE = old
+        build.CACHE = old
+
+
+def test_the_dispatch_switch_is_refused_if_the_macro_does_more(tmp_path):
+    """quickjs_unit.c defines EMSCRIPTEN for the interpreter's switch dispatch only; sources
+    that use the macro for anything else fail the build (the pinned ones pass)."""
+    build = runtime_build()
+    src = ROOT / "runtime" / ".cache" / f"quickjs-ng-{LOCK['quickjs_ng']['version']}" / "upstream-quickjs"
+    build.check_dispatch_switch(src)
+    shutil.copy(src / "quickjs.c", tmp_path)
+    with open(tmp_path / "quickjs.c", "a") as f:
+        f.write("\n#ifdef EMSCRIPTEN\n#define JS_STRING_LEN_MAX 1\n#endif\n")
+    with pytest.raises(SystemExit, match="EMSCRIPTEN is used beyond the dispatch switch"):
+        build.check_dispatch_switch(tmp_path)
 
 
 @pytest.mark.skipif(os.environ.get("PLUGIN_HOST_SKIP_REBUILD") == "1", reason="PLUGIN_HOST_SKIP_REBUILD=1")
