@@ -10,6 +10,8 @@ realms (~0.6 MB of image each), and every runtime upgrade leaves a compiled modu
 behind. Images are kept to ``PLUGIN_HOST_IMAGE_CACHE_MB`` (default 256), modules to the
 ``MODULES_KEPT`` most recently used. Pruning happens only when something new is written (a
 cache miss, which costs far more than the directory scan); a hit refreshes the file's mtime.
+A writer writes a temporary file and renames it; the temporaries of writers that were killed
+are removed by the next prune.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -49,15 +52,27 @@ def _touch(path: Path) -> None:
         pass
 
 
+TMP_PREFIX = ".tmp-"
+STALE_TMP_SECONDS = 600  # a writer takes milliseconds; older temporaries are a killed writer's
+
+
 def prune(directory: Path, suffix: str, *, max_bytes: Optional[int] = None, max_files: Optional[int] = None) -> None:
     """Delete the least recently used ``*suffix`` files until at most ``max_files`` remain and
-    they hold at most ``max_bytes``. Races with other processes are harmless: a reader whose
-    file vanished just loads or compiles again."""
+    they hold at most ``max_bytes``, and any temporary file a killed writer left behind. Races
+    with other processes are harmless: a reader whose file vanished just loads or compiles
+    again."""
     entries = []
+    stale = time.time_ns() - STALE_TMP_SECONDS * 10**9
     try:
         with os.scandir(directory) as it:
             for e in it:
-                if e.name.endswith(suffix):
+                if e.name.startswith(TMP_PREFIX):
+                    try:
+                        if e.stat().st_mtime_ns < stale:
+                            os.unlink(e.path)
+                    except OSError:
+                        pass
+                elif e.name.endswith(suffix):
                     try:
                         st = e.stat()
                     except OSError:
@@ -77,14 +92,19 @@ def prune(directory: Path, suffix: str, *, max_bytes: Optional[int] = None, max_
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except OSError:
-        pass
+    except OSError:  # a full disk, say: no half-written file stays behind
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def cached_module(key: str, compile_: Callable[[], object], serialize: Callable[[object], bytes],

@@ -50,3 +50,23 @@ def test_compiled_modules_are_bounded(tmp_path, monkeypatch):
     assert got == "compiled"
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == _cache.MODULES_KEPT and "new.module" in names and "m0.module" not in names
+
+
+def test_a_killed_writers_temporary_file_is_removed_and_a_live_ones_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLUGIN_HOST_CACHE_DIR", str(tmp_path))
+    realms = tmp_path / "realms"
+    realms.mkdir()
+    make(realms, ".tmp-killed", 786_432, age=_cache.STALE_TMP_SECONDS + 60)
+    make(realms, ".tmp-writing", 1000, age=1)  # another process, mid-write
+    FrozenRealm("export function f() { return 'a miss, so a write and a prune'; }")
+    names = {p.name for p in realms.iterdir()}
+    assert ".tmp-killed" not in names and ".tmp-writing" in names
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    _cache._write_atomic(tmp_path / "x.image", b"data")
+    assert list(tmp_path.iterdir()) == []
