@@ -65,6 +65,14 @@ MODULE = """
   (func $spin (export "spin") (loop br 0))
   (func $free_fn (export "free_fn") (param i32)
     loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end)
+  ;; a function with a loop keeps its budget in a local: calls inside the loop
+  (func $loop_calls (export "loop_calls") (param i32) (result i32) (local i32)
+    loop
+      call $straight local.get 1 i32.add local.set 1
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if 0
+    end
+    local.get 1)
   ;; a frame of $0 bytes the way LLVM makes one, with a call to $leaf inside
   (func $framed (export "framed") (param i32) (local i32)
     global.get $__stack_pointer local.get 0 i32.sub local.tee 1 global.set $__stack_pointer
@@ -108,6 +116,8 @@ def run(name, *args, unmetered=()):
     ("ret", (0,), 2),                    # entry, after the end
     ("table", (0,), 3), ("table", (1,), 2), ("table", (2,), 1),
     ("calls", (), 3),                    # the caller's block and the callee's, twice
+    ("loop_calls", (1,), 4),             # entry, one header, the callee once, the fall-through
+    ("loop_calls", (5,), 12),            # entry, five headers and callees, one fall-through
 ])
 def test_each_shape_counts_its_blocks_exactly(name, args, gas):
     assert run(name, *args)[1] == gas
@@ -126,6 +136,28 @@ def test_out_of_gas_traps_with_the_word_below_zero():
     with pytest.raises(wasmtime.Trap):
         inst.exports(store)["spin"](store)
     assert struct.unpack("<q", mem.read(store, WORD, WORD + 8))[0] < 0
+
+
+def test_both_ways_of_counting_trap_where_the_budget_runs_out():
+    # "loop_calls" keeps its budget in a local, "straight" (its callee) flushes a count; with
+    # a budget of b the call that completes is the one that needs at most b
+    for n in (1, 2, 3, 7):
+        need = run("loop_calls", n)[1]
+        store, inst = instance()
+        mem = inst.exports(store)["memory"]
+        mem.write(store, struct.pack("<q", need), WORD)
+        assert inst.exports(store)["loop_calls"](store, n) == n * 3
+        mem.write(store, struct.pack("<q", need - 1), WORD)
+        with pytest.raises(wasmtime.Trap):
+            inst.exports(store)["loop_calls"](store, n)
+        assert struct.unpack("<q", mem.read(store, WORD, WORD + 8))[0] < 0
+
+
+def test_a_function_with_loops_may_not_touch_the_word_directly():
+    inlined = MODULE.replace("(func $spin (export \"spin\") (loop br 0))",
+                             "(func $spin (export \"spin\") (loop i32.const 0 i64.const 5 i64.store offset=8 br 0))")
+    with pytest.raises(inject_gas.InjectError, match="spin has loops and accesses the gas word directly"):
+        inject_gas.inject(wasmtime.wat2wasm(inlined), unmetered=())
 
 
 def test_listed_functions_are_left_unmetered():
@@ -179,8 +211,9 @@ def test_the_rewrite_is_a_pure_function_of_the_bytes():
 
 def test_the_shipped_guest_meters_every_function_but_the_named_few():
     """The pinned guest itself: every function ends by flushing its count (`...; i64.const 0;
-    local.set ACC; end`, ACC its last local), except exactly as many as UNMETERED names: a
-    function that escaped the rewrite would run free."""
+    local.set ACC; end`, ACC its last local) or by storing its budget and checking it
+    (`...; local.get ACC; i64.const 0; i64.lt_s; if; unreachable; end; end`), except exactly as
+    many as UNMETERED names: a function that escaped the rewrite would run free."""
     from plugin_host import _guest
 
     wasm, _ = _guest.load()
@@ -199,6 +232,8 @@ def test_the_shipped_guest_meters_every_function_but_the_named_few():
             count, j = inject_gas.uleb(body, j)
             nlocals += count
             j += 1
-        if not nlocals or not body.endswith(b"\x42\x00\x21" + inject_gas._enc_u(nlocals - 1) + b"\x0B"):
+        acc = inject_gas._enc_u(nlocals - 1)
+        if not nlocals or not (body.endswith(b"\x42\x00\x21" + acc + b"\x0B")
+                               or body.endswith(b"\x20" + acc + b"\x42\x00\x53\x04\x40\x00\x0B\x0B")):
             free += 1
     assert free == len(inject_gas.UNMETERED)

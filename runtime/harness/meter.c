@@ -18,25 +18,32 @@
 __attribute__((used)) volatile int64_t ph_gas_word = INT64_MAX; /* unmetered until a budget is set */
 static uint64_t gas_budget = INT64_MAX;
 
-void ph_gas_set(uint64_t limit)
+/* The word is read and written only by the functions below, and they are never inlined: a
+ * function with loops keeps its remaining budget in a local that it syncs with the word only
+ * around calls (runtime/inject_gas.py), so a write it made inline would be overwritten by its
+ * own next sync. The rewrite fails the build if one is inlined into such a function. These
+ * four are not metered (inject_gas.UNMETERED). */
+#define METER_FN __attribute__((noinline))
+
+METER_FN void ph_gas_set(uint64_t limit)
 {
     gas_budget = limit;
     ph_gas_word = limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
 }
 
-uint64_t ph_gas_used(void)
+METER_FN uint64_t ph_gas_used(void)
 {
     int64_t left = ph_gas_word;
     return left < 0 ? gas_budget : gas_budget - (uint64_t)left;
 }
 
-uint64_t ph_gas_left(void)
+METER_FN uint64_t ph_gas_left(void)
 {
     int64_t left = ph_gas_word;
     return left < 0 ? 0 : (uint64_t)left;
 }
 
-void ph_gas_charge(uint64_t amount)
+METER_FN void ph_gas_charge(uint64_t amount)
 {
     if (amount > (uint64_t)INT64_MAX) amount = INT64_MAX;
     if ((ph_gas_word -= (int64_t)amount) < 0)
