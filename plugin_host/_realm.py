@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
 from typing import Any, Iterable, Optional, Union
 
 import msgspec
@@ -246,7 +247,7 @@ class FrozenRealm:
             exports=list(report["exports"]),
             metadata=report["metadata"] if isinstance(report["metadata"], dict) else {},
             load_gas_used=ctl.gas_used, ctl=ctl_addr, in_ptr=ctl.in_ptr, in_cap=ctl.in_cap,
-            mem_size=inst.memory_size(), image_sha256=_codec.sha256_hex(image))
+            mem_size=inst.memory_size(), image_crc32=zlib.crc32(image))
         self._adopt(header, image, inst)
         if _IMAGE_CACHE:
             _cache.store_image(key, header, image)
