@@ -2,8 +2,8 @@
 
 Every function in the module -- QuickJS, libregexp, libunicode, dtoa, zig's libc and
 compiler-rt, our harness -- pays one unit of gas per basic block it executes, except the few
-functions named in UNMETERED (the allocator and libc's memchr and memcmp, which the harness
-charges by size instead). Where a basic block starts, in wasm's structured control flow: at a
+functions named in UNMETERED (the meter's own; the allocator and libc's memchr and memcmp,
+which the harness charges by size instead). Where a basic block starts, in wasm's structured control flow: at a
 function's entry, at a loop's header, in each arm of an `if`, after the `end` of a `block` or
 `if` (where branches land), and after a `br_if` (its fall-through).
 
@@ -26,9 +26,10 @@ block is then one register operation. Each function keeps its count one of two w
 Both keep the same invariant at every call boundary (the word holds everything counted by
 finished callees), so callers and callees of either kind compose, and the count is the same
 either way: which way a function uses changes where a trap can happen, never the gas of a
-call that completes. It requires that no metered function touch the word except through a
-call in functions with loops (meter.c keeps its functions out of line; the rewrite fails the
-build otherwise).
+call that completes. A function with loops must not touch the word itself, only through
+calls, or its next sync would undo the write: meter.c keeps its functions out of line, and the
+rewrite fails the build if such a function addresses the word.
+
 Out of gas is a trap with the word below zero, and nothing else: the path to the trap stores
 the budget first, then is a bare `unreachable` (the host recognises out of gas by the word).
 Flushing at loop headers only past a threshold was tried: wasmer's cranelift ran a JS loop
