@@ -12,9 +12,11 @@ input and output hashes are stable across processes, engines and machines.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import msgspec
 
@@ -24,6 +26,28 @@ _encoder = msgspec.json.Encoder(order="sorted")
 _decoder = msgspec.json.Decoder()
 
 MAX_DEPTH_CEILING = 256  # the walk below is recursive; deeper limits are refused up front
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """msgspec's decoder and to_builtins recurse natively as deep as a value nests, allocating
+    as they go. A garbage collection that starts near Python's recursion limit runs the
+    finalizers (__del__) of unrelated garbage -- an engine's native handles, say -- with no
+    stack left: they fail, and what they would have released leaks. So deep values are
+    converted with the collector paused (it runs at the next allocation after)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _may_nest_deeper_than_inputs_can(data: bytes) -> bool:
+    """A cheap bound: a value cannot nest deeper than it has opening brackets."""
+    return data.count(b"[") + data.count(b"{") > MAX_DEPTH_CEILING
 
 
 def _check(value: Any, depth: int, max_depth: int, path: str) -> Any:
@@ -47,7 +71,9 @@ def _check(value: Any, depth: int, max_depth: int, path: str) -> Any:
     if t is list or t is tuple:
         return [_check(v, depth + 1, max_depth, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, msgspec.Struct):
-        return _check(msgspec.to_builtins(value), depth, max_depth, path)
+        with _collector_paused():  # converts the whole tree, however deep
+            builtins = msgspec.to_builtins(value)
+        return _check(builtins, depth, max_depth, path)
     if isinstance(value, int):  # IntEnum and friends cross as their integer value
         return int(value)
     if isinstance(value, float):
@@ -66,8 +92,13 @@ def encode(value: Any, max_depth: int = 64) -> bytes:
     canonical. Otherwise the strict walk explains what is wrong, or normalises tuples and
     Structs. Nesting depth is enforced by the guest as well."""
     try:
-        data = _encoder.encode(value)
-        if _decoder.decode(data) == value:
+        data = _encoder.encode(value)  # allocates nothing the collector tracks
+        if _may_nest_deeper_than_inputs_can(data):
+            with _collector_paused():
+                same = _decoder.decode(data) == value
+        else:
+            same = _decoder.decode(data) == value
+        if same:
             return data
     except (TypeError, ValueError, RecursionError, UnicodeEncodeError, msgspec.MsgspecError):
         pass

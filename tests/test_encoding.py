@@ -200,3 +200,43 @@ def test_output_edge_cases(realm):
 def test_canonical_bytes_sort_keys_and_ignore_insertion_order():
     assert encode({"b": 1, "a": [1.0, None]}) == b'{"a":[1.0,null],"b":1}'
     assert canonical({"b": 1, "a": 2}) == canonical({"a": 2, "b": 1})
+
+
+class _Node(msgspec.Struct):
+    next: object = None
+
+
+class _Finalized:
+    """Garbage with a finalizer that runs Python code, like an engine's native handles."""
+    __slots__ = ("me",)
+
+    def __init__(self):
+        self.me = self  # a cycle: only the collector frees it
+
+    def __del__(self):
+        (lambda: (lambda: None)())()
+
+
+def test_a_deep_input_never_leaves_other_objects_finalizers_without_stack(monkeypatch):
+    """A struct nested 10,000 deep is refused (InvalidInput), and converting it must not let a
+    garbage collection start near Python's recursion limit: the finalizers it runs would fail.
+    Sweeping the collector's threshold makes a collection start at every depth in turn."""
+    import gc
+    import sys
+
+    chain = _Node()
+    for _ in range(10_000):
+        chain = _Node(next=chain)
+    failed = []
+    monkeypatch.setattr(sys, "unraisablehook", failed.append)
+    before = gc.get_threshold()
+    try:
+        for threshold in range(50, 1500, 10):
+            gc.collect()
+            _Finalized()
+            gc.set_threshold(threshold, 1000, 1000)
+            with pytest.raises(InvalidInput):
+                encode(chain)
+    finally:
+        gc.set_threshold(*before)
+    assert not failed, f"{len(failed)} finalizers failed: {failed[0].exc_value!r}"
