@@ -12,8 +12,8 @@ behind. Images are kept to ``PLUGIN_HOST_IMAGE_CACHE_MB`` (default 256), modules
 cache miss, which costs far more than the directory scan); a hit refreshes the file's mtime.
 Images carry a CRC-32 to catch a damaged file (a SHA-256 of the ~0.7 MB image cost ~0.5 ms of
 every cold start; the directory is trusted like the Python environment, so a checksum against
-accidents is what is needed). A writer writes a temporary file and renames it; the temporaries of writers that were killed
-are removed by the next prune.
+accidents is what is needed). A writer writes a temporary file and renames it; the
+temporaries of writers that were killed are removed by the next prune.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ def _collector_paused() -> Iterator[None]:
     as they go. A garbage collection that starts near Python's recursion limit runs the
     finalizers (__del__) of unrelated garbage -- an engine's native handles, say -- with no
     stack left: they fail, and what they would have released leaks. So deep values are
-    converted with the collector paused (it runs at the next allocation after)."""
+    converted with the collector paused (process-wide, for that one conversion; it runs at
+    the next allocation after). Small values, the usual case, never get here."""
     if not gc.isenabled():
         yield
         return
