@@ -25,10 +25,15 @@ block is then one register operation. Each function keeps its count one of two w
 
 Both keep the same invariant at every call boundary (the word holds everything counted by
 finished callees), so callers and callees of either kind compose, and the count is the same
-either way: which way a function uses changes where a trap can happen, never the gas of a
-call that completes. A function with loops must not touch the word itself, only through
-calls, or its next sync would undo the write: meter.c keeps its functions out of line, and the
-rewrite fails the build if such a function addresses the word.
+either way: which way a function uses changes where an exhausted budget traps (and so how
+much a composed callee is offered), never the gas of a call or a load that completes --
+tests/test_gas.py rewrites the real guest to count everywhere and compares. Two rules keep it
+so. A function with loops must not touch the word itself, only through calls, or its next
+sync would undo the write: meter.c keeps its functions out of line, and the rewrite fails the
+build if such a function addresses the word. And a function that calls one of the meter's
+functions that read or replace the budget (BUDGET_READERS: the harness's entry points do, to
+set a call's budget and report its gas) counts, loops or not, so that the blocks around those
+calls are attributed as counting everywhere would attribute them.
 
 Out of gas is a trap with the word below zero, and nothing else: the path to the trap stores
 the budget first, then is a bare `unreachable` (the host recognises out of gas by the word).
@@ -64,7 +69,10 @@ STACK_POINTER = "__stack_pointer"  # the linker's global, found by name
 # 3 + n/16 per allocation in meter.c instead) and libc's memchr and memcmp (charged by length
 # where QuickJS and the harness call them: harness/ph_instrument.h). Each must exist, or the
 # build fails, so that a renamed function cannot silently change what is metered.
-UNMETERED = ("ph_gas_set", "ph_gas_used", "ph_gas_left", "ph_gas_charge",
+# The meter's functions that read or replace the budget: a function that calls one keeps a count
+# even if it has loops (see _rewrite_body).
+BUDGET_READERS = ("ph_gas_set", "ph_gas_used", "ph_gas_left")
+UNMETERED = BUDGET_READERS + ("ph_gas_charge",
              "js_malloc_fn", "js_calloc_fn", "js_free_fn", "js_realloc_fn", "ph_usable",
              "realloc", "free", "arena_new", "arena_malloc_large", "arena_calloc_large",
              "c.string.memchr", "compiler_rt.memcmp")
@@ -328,7 +336,11 @@ def _instructions(body: bytes, i: int):
 
 
 def _rewrite_body(body: bytes, nparams: int, snip_args: tuple[int, int, int], metered: bool,
-                  name: str = "") -> bytes:
+                  name: str = "", budget_mode: bool = True, readers: frozenset[int] = frozenset()) -> bytes:
+    """One function rewritten. `readers`: the indices of BUDGET_READERS. A function that calls
+    one counts, loops or not: the harness's entry points read the gas used and set a new
+    budget mid-function, and only a count attributes the blocks around that exactly as
+    counting everywhere would (a budget stored before the call would be overwritten)."""
     word, sp, mark = snip_args
     n, i = uleb(body, 0)
     after_count = i
@@ -339,9 +351,12 @@ def _rewrite_body(body: bytes, nparams: int, snip_args: tuple[int, int, int], me
         i += 1
     budget = touches = False
     if metered:
-        for _, op, end in _instructions(body, i):
+        reads = False
+        for start, op, end in _instructions(body, i):
             budget |= op == LOOP
             touches |= 0x28 <= op <= 0x3E and _touches(body, end, word)
+            reads |= op == 0x10 and uleb(body, start + 1)[0] in readers
+        budget &= budget_mode and not reads
         if budget and touches:  # its budget would overwrite what the direct access did
             raise InjectError(f"{name or 'a metered function'} has loops and accesses the gas word directly: "
                               "the meter's own functions must not be inlined (harness/meter.c)")
@@ -413,10 +428,13 @@ def _touches(body: bytes, end: int, word: int) -> bool:
     return word - 8 < uleb(body, i)[0] < word + 8
 
 
-def inject(wasm: bytes, meter: bool = True, unmetered: tuple[str, ...] = UNMETERED) -> bytes:
+def inject(wasm: bytes, meter: bool = True, unmetered: tuple[str, ...] = UNMETERED,
+           budget_mode: bool = True) -> bytes:
     """The metered module: `wasm` with the meter and the stack mark checks injected, their
     exports and every custom section dropped. With meter=False the stack mark checks only
-    (the unmetered guest that benchmarks compare against)."""
+    (the unmetered guest that benchmarks compare against). budget_mode=False counts and
+    flushes in every function, loops or not: the same gas for every call that completes
+    (tests/test_gas.py checks it on the real guest), only slower."""
     sections = _sections(wasm)
     mod = _Module(sections)
     word = _exported_address(mod, GAS_WORD)
@@ -436,7 +454,7 @@ def inject(wasm: bytes, meter: bool = True, unmetered: tuple[str, ...] = UNMETER
         if sid == 7:
             payload = _drop_exports(payload, {GAS_WORD, STACK_MARK})
         elif sid == 10:
-            payload = _rewrite_code(payload, mod, skip if meter else None, (word, sp, mark))
+            payload = _rewrite_code(payload, mod, skip if meter else None, (word, sp, mark), budget_mode)
         out += bytes([sid]) + _enc_u(len(payload)) + payload
     return bytes(out)
 
@@ -465,12 +483,14 @@ def _drop_exports(p: bytes, names: set[str]) -> bytes:
     return _enc_u(len(kept)) + b"".join(kept)
 
 
-def _rewrite_code(p: bytes, mod: _Module, skip: Optional[set[int]], snip_args: tuple[int, int, int]) -> bytes:
+def _rewrite_code(p: bytes, mod: _Module, skip: Optional[set[int]], snip_args: tuple[int, int, int],
+                  budget_mode: bool = True) -> bytes:
     """Every function body rewritten: all get the stack mark check; those not in `skip` are
     metered (none if skip is None: the unmetered guest)."""
     n, i = uleb(p, 0)
     if n != len(mod.func_types):
         raise InjectError("the code and function sections disagree")
+    readers = frozenset(idx for idx, name in mod.names.items() if name in BUDGET_READERS)
     bodies = [_enc_u(n)]
     for k in range(n):
         size, i = uleb(p, i)
@@ -478,6 +498,6 @@ def _rewrite_code(p: bytes, mod: _Module, skip: Optional[set[int]], snip_args: t
         i += size
         metered = skip is not None and mod.imported_funcs + k not in skip
         body = _rewrite_body(body, mod.params[mod.func_types[k]], snip_args, metered,
-                             mod.names.get(mod.imported_funcs + k, ""))
+                             mod.names.get(mod.imported_funcs + k, ""), budget_mode, readers)
         bodies.append(_enc_u(len(body)) + body)
     return b"".join(bodies)

@@ -126,3 +126,54 @@ def test_compiling_the_source_is_metered(engine):
         FrozenRealm(src, engine=engine, gas_limit=2_000_000)
     small = FrozenRealm("export function f() { let a, b, c; return 1n; }", engine=engine)
     assert small.load_gas_used > 0
+
+
+WORKLOADS = """
+export function loop(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i * 7) % 1000003; return s; }
+export function json(n) { const o = []; for (let i = 0; i < n; i++) o.push({ a: i, b: 'x' + i }); return JSON.stringify(o).length; }
+export function regex(n) { return ('ab'.repeat(Number(n))).match(/a(b)/g).length; }
+export function big(n) { let a = 1n; for (let i = 0; i < n; i++) a = (a * 3n + 7n) % (1n << 521n); return a; }
+export function sorted(n) { return Array.from({ length: Number(n) }, (_, i) => (i * 7919) % 101).sort((x, y) => x - y); }
+export function thrown(n) { try { null.x; } catch (e) { return String(e).length + Number(n); } }
+"""
+
+
+def test_both_ways_of_counting_give_the_same_gas_on_the_real_guest(tmp_path, monkeypatch):
+    """The pinned guest keeps a budget in functions with loops and a count in the others
+    (runtime/inject_gas.py). The same linked wasm rewritten to count everywhere must charge
+    exactly the same gas for every call that completes -- the load included -- and answer
+    the same: which way a function counts changes only where an exhausted budget traps."""
+    import sys
+    from pathlib import Path
+
+    from plugin_host import _guest
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "runtime"))
+    try:
+        import build
+        import inject_gas
+    finally:
+        sys.path.pop(0)
+    linked = root / "runtime" / ".cache" / "build" / "metered" / "guest.wasm"
+    if not linked.exists():
+        pytest.skip("no linked guest in runtime/.cache/build (make builds it)")
+    relinked = build.set_data_low(linked.read_bytes())
+    if inject_gas.inject(relinked) != _guest.load()[0]:
+        pytest.skip("runtime/.cache/build holds an experiment, not the pinned guest's link")
+    counting = tmp_path / "counting.wasm"
+    counting.write_bytes(inject_gas.inject(relinked, budget_mode=False))
+    monkeypatch.setenv("PLUGIN_HOST_CACHE_DIR", str(tmp_path / "cache"))
+    curve = (root / "plugins" / "curve-stable-swap.js").read_text()
+    pinned = [FrozenRealm(src, engine="wasmtime") for src in (WORKLOADS, curve)]
+    monkeypatch.setenv("PLUGIN_HOST_GUEST", str(counting))
+    other = [FrozenRealm(src, engine="wasmtime") for src in (WORKLOADS, curve)]
+    assert other[0].runtime_sha256 != pinned[0].runtime_sha256
+    assert [r.load_gas_used for r in other] == [r.load_gas_used for r in pinned]
+    calls = [(0, fn, n) for fn in ("loop", "json", "regex", "big", "sorted", "thrown") for n in (1, 7, 300)]
+    calls.append((1, "calculateSwap", {"tokenIn": "DAI", "tokenOut": "USDC", "amountIn": 10**21, "poolState": {
+        "tokens": ["DAI", "USDC", "USDT"], "balances": [10**24, 2 * 10**24, 10**23], "decimals": [18, 18, 18],
+        "A": 100, "fee": 4000000, "adminFee": 5000000000}}))
+    for k, fn, data in calls:
+        a, b = pinned[k].call(fn, data), other[k].call(fn, data)
+        assert (b.output, b.gas_used) == (a.output, a.gas_used), (fn, data)

@@ -160,6 +160,25 @@ def test_a_function_with_loops_may_not_touch_the_word_directly():
         inject_gas.inject(wasmtime.wat2wasm(inlined), unmetered=())
 
 
+def test_a_function_that_reads_or_sets_the_budget_counts_even_with_loops():
+    # a budget stored before the call would be overwritten by the new budget: it counts instead
+    module = MODULE.replace("(func $spin", """(func $ph_gas_set (param i64) i32.const 0 local.get 0 i64.store offset=8)
+  (func $resets (export "resets") (param i32)
+    loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end
+    i64.const 100 call $ph_gas_set)
+  (func $spin""")
+    wasm = inject_gas.inject(wasmtime.wat2wasm(module), unmetered=("ph_gas_set",))
+    store = wasmtime.Store()
+    inst = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
+    mem = inst.exports(store)["memory"]
+    mem.write(store, struct.pack("<q", BUDGET), WORD)
+    inst.exports(store)["resets"](store, 3)
+    # counting: the loop headers flushed into the old budget, and the block counted since
+    # the last of them (the loop's fall-through) is flushed into the new one at the exit; a
+    # budget would have been stored before the call, overwritten, and left the word at 100
+    assert struct.unpack("<q", mem.read(store, WORD, WORD + 8))[0] == 100 - 1
+
+
 def test_listed_functions_are_left_unmetered():
     assert run("free_fn", 100, unmetered=("free_fn",))[1] == 0
     assert run("free_fn", 100)[1] > 100
