@@ -35,7 +35,8 @@ def _collector_paused() -> Iterator[None]:
     finalizers (__del__) of unrelated garbage -- an engine's native handles, say -- with no
     stack left: they fail, and what they would have released leaks. So deep values are
     converted with the collector paused (process-wide, for that one conversion; it runs at
-    the next allocation after). Small values, the usual case, never get here."""
+    the next allocation after): plain values with more than MAX_DEPTH_CEILING opening
+    brackets, and msgspec Structs, whose depth is unknown until converted."""
     if not gc.isenabled():
         yield
         return
