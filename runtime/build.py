@@ -177,7 +177,7 @@ def build(lock: dict, out: Path, metered: bool) -> Path:
     # in the real guest, QuickJS and the metered harness pay one unit of gas per 16 bytes of
     # bulk memory work (the unit per basic block, and the stack mark checks, are injected into
     # the linked wasm below: inject_gas.py)
-    instrument = ["-include", "ph_instrument.h", "-DPH_METERED"] if metered else []
+    instrument = ["-include", "ph_instrument.h"] if metered else []
 
     jobs = [(src / f, instrument) for f in QUICKJS_FILES]
     jobs += [(HARNESS / f, instrument) for f in HARNESS_METERED]
@@ -197,7 +197,8 @@ def build(lock: dict, out: Path, metered: bool) -> Path:
     # not stripped: the gas injection finds the functions it leaves unmetered by name, then
     # drops the names itself
     link = ["-mexec-model=reactor", f"-Wl,-z,stack-size={lock['stack_size']}",
-            f"-Wl,--max-memory={lock['max_memory']}", f"-Wl,--export={inject_gas.GAS_WORD}", f"-Wl,--export={inject_gas.STACK_MARK}"]
+            f"-Wl,--max-memory={lock['max_memory']}",
+            f"-Wl,--export={inject_gas.GAS_WORD}", f"-Wl,--export={inject_gas.STACK_MARK}"]
     subprocess.run(zig + ["-O2", "-flto"] + link + objects + ["-o", wasm.name],
                    check=True, cwd=work, env=env)
     try:

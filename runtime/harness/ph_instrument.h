@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <string.h> /* declare the real functions before the macros below shadow them */
 
-#ifdef PH_METERED
 void ph_gas_charge(uint64_t amount);
 
 static inline void ph_charge_bytes(uint64_t n) /* 64-bit: n << 3 must not wrap on wasm32 */
@@ -35,6 +34,5 @@ static inline void *ph_memchr(const void *s, int c, size_t n) { ph_charge_bytes(
 #define memset(d, c, n) ph_memset(d, c, n)
 #define memcmp(a, b, n) ph_memcmp(a, b, n)
 #define memchr(s, c, n) ph_memchr(s, c, n)
-#endif
 
 #endif
