@@ -49,7 +49,7 @@ def _collector_paused() -> Iterator[None]:
 
 def _may_nest_deeper_than_inputs_can(data: bytes) -> bool:
     """A cheap bound: a value cannot nest deeper than it has opening brackets."""
-    return data.count(b"[") + data.count(b"{") > MAX_DEPTH_CEILING
+    return len(data) > MAX_DEPTH_CEILING and data.count(b"[") + data.count(b"{") > MAX_DEPTH_CEILING
 
 
 def _check(value: Any, depth: int, max_depth: int, path: str) -> Any:

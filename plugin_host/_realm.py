@@ -80,7 +80,7 @@ class CallResult:
     __slots__ = ("output", "gas_used", "logs", "_receipt", "_claim")
 
     def __init__(self, output: Any, gas_used: int, receipt: Optional[Receipt] = None, logs: str = "", *,
-                 claim: Optional[tuple[bytes, bytes, dict]] = None):
+                 claim: Optional[tuple] = None):
         if receipt is None and claim is None:
             raise TypeError("CallResult needs a receipt or the claim to build it from")
         _set(self, "output", output)
@@ -89,19 +89,37 @@ class CallResult:
         _set(self, "_receipt", receipt)
         _set(self, "_claim", claim)
 
+    @classmethod
+    def _made(cls, output: Any, gas_used: int, logs: str, claim: tuple) -> "CallResult":
+        """The realm's own constructor: the same object as __init__ makes, through the slots'
+        descriptors (a call's Python work is a third of its time; this is a tenth of that)."""
+        self = _new(cls)
+        _put_output(self, output)
+        _put_gas(self, gas_used)
+        _put_logs(self, logs)
+        _put_receipt(self, None)
+        _put_claim(self, claim)
+        return self
+
     @property
     def receipt(self) -> Receipt:
         if self._receipt is None:
-            payload, out, base = self._claim  # (input bytes, output bytes, the other fields)
+            # input bytes, output bytes, and the other fields: the realm's, the call's, and
+            # the calls it composed (merged here, not per call)
+            payload, out, realm_fields, function, limits, calls = self._claim
             receipt = Receipt(input_sha256=_codec.sha256_hex(payload),
                               output_sha256=_codec.sha256_hex(_codec.canonical(_codec.decode(out))),
-                              gas_used=self.gas_used, **base)
+                              gas_used=self.gas_used, function=function, limits=limits,
+                              calls=list(calls), **realm_fields)
             _set(self, "_receipt", receipt)  # racing threads build equal receipts
             _set(self, "_claim", None)
         return self._receipt
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"CallResult is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"CallResult is immutable (cannot delete {name!r})")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CallResult):
@@ -114,6 +132,11 @@ class CallResult:
     def __repr__(self) -> str:
         return (f"CallResult(output={self.output!r}, gas_used={self.gas_used!r}, "
                 f"receipt={self.receipt!r}, logs={self.logs!r})")
+
+
+_new = object.__new__
+_put_output, _put_gas, _put_logs, _put_receipt, _put_claim = (
+    getattr(CallResult, name).__set__ for name in CallResult.__slots__)
 
 
 def _source_bytes(source: Union[str, bytes]) -> bytes:
@@ -201,6 +224,9 @@ class FrozenRealm:
         self._owner = threading.get_ident() if engine in THREAD_BOUND else None
         self._limits_by_gas: dict[int, Limits] = {limits.gas: limits}
         self._composer = Composer(self, resolver)
+        self._composes = "compose" in capabilities
+        self._prefixes: dict[str, bytes] = {}  # export name -> request prefix
+        self._receipt_fields = dict(runtime_sha256=runtime_sha256, plugin_sha256=plugin_sha256, engine=engine)
 
     # ---- loading ---------------------------------------------------------------------------
 
@@ -272,7 +298,7 @@ class FrozenRealm:
         twin._adopt(self._header, self._snapshot)
         return twin
 
-    def _adopt(self, header: _cache.RealmImage, image: bytes, inst=None) -> None:
+    def _adopt(self, header: _cache.RealmImage, image: Union[bytes, memoryview], inst=None) -> None:
         """Become the realm described by a load report and its memory image."""
         self._header = header
         self.exports: tuple[str, ...] = tuple(header.exports)
@@ -335,7 +361,7 @@ class FrozenRealm:
 
     def _verify_restore(self) -> None:
         mv = self._inst.memory()
-        image = self._snapshot + bytes(len(mv) - self._snap_high)
+        image = bytes(self._snapshot) + bytes(len(mv) - self._snap_high)
         if mv != image:
             at = next(i for i in range(0, len(mv), 4096) if mv[i:i + 4096] != image[i:i + 4096])
             raise GuestFault(f"restore verification failed: memory differs from the snapshot near {at:#x}")
@@ -345,28 +371,42 @@ class FrozenRealm:
     def call(self, function: str, data: Any = None, *, gas_limit: Optional[int] = None) -> CallResult:
         """Run ``function(data)`` in the realm. Returns a CallResult; raises a PluginError
         (with ``.receipt``) when the call fails."""
-        limits = self._call_limits(gas_limit)
-        if not isinstance(function, str) or "\0" in function:
-            raise InvalidInput(f"function must be a str without NUL bytes, got {function!r}")
-        try:
-            name = function.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(f"function must be valid Unicode (no lone surrogates), got {function!r}") from None
+        limits = self.limits if gas_limit is None else self._call_limits(gas_limit)
+        prefix = self._prefixes.get(function) if type(function) is str else None
+        if prefix is None:
+            prefix = self._request_prefix(function)
         payload = _codec.encode(data, limits.depth)
-        request = name + b"\0" + payload
-        # a receipt's fields but the hashes: those are computed only when a receipt is read
-        base = dict(runtime_sha256=self.runtime_sha256, plugin_sha256=self.plugin_sha256, function=function,
-                    limits=limits, engine=self.engine)
         if len(payload) > limits.input:
             raise self._with_receipt(
                 InputTooLarge(f"the input is {len(payload)} bytes, over the {limits.input}-byte limit",
-                              limit=limits.input), base, payload, 0)
-        if self._owner is not None and threading.get_ident() != self._owner:
+                              limit=limits.input), self._base(function, limits), payload, 0)
+        if self._owner is None:
+            check_thread_stack()
+        elif threading.get_ident() != self._owner:  # (its creation checked this thread's stack)
             raise ConfigurationError("this wasmer realm belongs to the thread that created it: "
                                      "create one realm per thread, or use engine='wasmtime'")
-        check_thread_stack()
         with self._lock:
-            return self._call(request, payload, limits, base)
+            return self._call(prefix + payload, payload, function, limits)
+
+    def _request_prefix(self, function: Any) -> bytes:
+        """The request's first part, ``name NUL``; raises InvalidInput for a name that cannot
+        be one. Exported names are remembered (a bounded set: the plugin's exports)."""
+        if not isinstance(function, str) or "\0" in function:
+            raise InvalidInput(f"function must be a str without NUL bytes, got {function!r}")
+        try:
+            prefix = function.encode("utf-8") + b"\0"
+        except UnicodeEncodeError:
+            raise InvalidInput(f"function must be valid Unicode (no lone surrogates), got {function!r}") from None
+        if type(function) is str and function in self.exports:
+            self._prefixes[function] = prefix
+        return prefix
+
+    def _base(self, function: str, limits: Limits, calls: Optional[list] = None) -> dict:
+        """A receipt's fields but the hashes and the gas: those are known only at the end."""
+        base = dict(self._receipt_fields, function=function, limits=limits)
+        if calls:
+            base["calls"] = calls
+        return base
 
     def _call_limits(self, gas_limit: Optional[int]) -> Limits:
         if gas_limit is None:
@@ -379,7 +419,7 @@ class FrozenRealm:
                 self._limits_by_gas[gas_limit] = limits
         return limits
 
-    def _call(self, request: bytes, payload: bytes, limits: Limits, base: dict) -> CallResult:
+    def _call(self, request: bytes, payload: bytes, function: str, limits: Limits) -> CallResult:
         mv = self._restore()
         inst = self._inst
         if mv is None:
@@ -395,22 +435,23 @@ class FrozenRealm:
             if not ptr:
                 raise self._with_receipt(
                     MemoryLimitExceeded("the input does not fit in the realm's memory", memory_limit=limits.memory),
-                    base, payload, 0)
+                    self._base(function, limits), payload, 0)
         mv[ptr:ptr + n] = request
-        self._composer.begin()
-        path = call_path()
-        path.append(self.plugin_sha256)
+        composer = self._composer
+        if self._composes:
+            # only a realm that can call others keeps the call path (its cycle check) and a
+            # record of sub-calls; any other realm is a leaf and neither reads nor adds to them
+            composer.begin()
+            path = call_path()
+            path.append(self.plugin_sha256)
         try:
             status = inst.call("ph_call", n)
         except Trap as trap:
-            if self._composer.calls:
-                base = dict(base, calls=self._composer.calls)
-            raise self._with_receipt(self._trap_error(inst, trap, limits.gas, "the call"), base, payload,
-                                     limits.gas) from None
+            raise self._with_receipt(self._trap_error(inst, trap, limits.gas, "the call"),
+                                     self._base(function, limits, composer.calls), payload, limits.gas) from None
         finally:
-            path.pop()
-        if self._composer.calls:
-            base = dict(base, calls=self._composer.calls)
+            if self._composes:
+                path.pop()
         grew = inst.memory_size() != self._mem_size  # then the snapshot no longer describes it
         if grew:
             mv = inst.memory()
@@ -428,8 +469,9 @@ class FrozenRealm:
             # no local name for the error: a frame that holds the exception it raises is a cycle
             raise self._with_receipt(
                 self._status_error(status, _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl)), out, limits.gas,
-                                   base["function"]), base, payload, gas_used)
-        return CallResult(_codec.decode(out), gas_used, logs=logs, claim=(payload, out, base))
+                                   function), self._base(function, limits, composer.calls), payload, gas_used)
+        return CallResult._made(_codec.decode(out), gas_used, logs,
+                                (payload, out, self._receipt_fields, function, limits, composer.calls))
 
     # ---- errors ----------------------------------------------------------------------------
 
