@@ -110,6 +110,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
                 pass
 
 
+def module_cached(key: str) -> bool:
+    return (cache_dir() / f"{key}.module").exists()
+
+
 def cached_module(key: str, compile_: Callable[[], object], serialize: Callable[[object], bytes],
                   deserialize: Callable[[Path], object]) -> object:
     path = cache_dir() / f"{key}.module"
@@ -147,13 +151,13 @@ def image_key(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def load_image(key: str) -> Optional[tuple[RealmImage, bytes]]:
+def load_image(key: str) -> Optional[tuple[RealmImage, memoryview]]:
     path = cache_dir() / "realms" / f"{key}.image"
     try:
         data = path.read_bytes()
         n = int.from_bytes(data[:4], "little")
         header = _HEADER_DECODER.decode(data[4:4 + n])
-        image = data[4 + n:]
+        image = memoryview(data)[4 + n:]  # not a copy: 650 KB of fresh memory is ~0.2 ms here
     except (OSError, ValueError, msgspec.MsgspecError):
         return None
     if zlib.crc32(image) != header.image_crc32:
