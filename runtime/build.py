@@ -35,7 +35,8 @@ HARNESS = HERE / "harness"
 DEFAULT_OUT = HERE.parent / "plugin_host" / "_guest" / "guest.wasm"
 
 QUICKJS_FILES = ["libregexp.c", "libunicode.c", "dtoa.c"]  # quickjs.c: through quickjs_unit.c
-HARNESS_METERED = ["quickjs_unit.c", "guest.c", "codec.c", "encode.c", "numfmt.c", "lockdown.c", "compose.c"]
+HARNESS_METERED = ["quickjs_unit.c", "guest.c", "capabilities.c", "codec.c", "encode.c", "numfmt.c",
+                   "lockdown.c", "compose.c"]
 HARNESS_UNMETERED = ["meter.c", "alloc.c", "wasi_stubs.c"]  # the meter must not meter itself
 
 

@@ -35,8 +35,7 @@ static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue ns = { 0 };
 static int loaded;
-static ph_buf_t out, logbuf;
-static int log_overflow;
+static ph_buf_t out;
 
 PH_EXPORT(ph_ctl_ptr) ph_ctl_t *ph_ctl_ptr(void)
 {
@@ -81,8 +80,8 @@ static int finish(int status)
     ph_ctl.status = (uint32_t)status;
     ph_ctl.out_ptr = (uint32_t)(uintptr_t)out.data;
     ph_ctl.out_len = (uint32_t)out.len;
-    ph_ctl.log_ptr = (uint32_t)(uintptr_t)logbuf.data;
-    ph_ctl.log_len = (uint32_t)logbuf.len;
+    ph_ctl.log_ptr = (uint32_t)(uintptr_t)ph_log.data;
+    ph_ctl.log_len = (uint32_t)ph_log.len;
     ph_ctl.gas_used = used;
     ph_ctl.dirty_low = (uint32_t)ph_stack_low_watermark();
     ph_ctl.dirty_high = (uint32_t)ph_heap_high();
@@ -147,7 +146,7 @@ static int fail_with_exception(int js_status)
     int status = js_status;
     if (ph_ctl.denied)
         status = PH_CAPABILITY_DENIED;
-    else if (log_overflow)
+    else if (ph_log_overflowed())
         status = PH_LOG_TOO_LARGE;
     else if (ph_heap_refused() && (JS_IsNull(exc) || is_message(exc, "out of memory")))
         status = PH_OUT_OF_MEMORY; /* not when the plugin caught it and threw its own error */
@@ -179,90 +178,13 @@ static int fail_with_exception(int js_status)
     return finish(status);
 }
 
-/* ---- capabilities ------------------------------------------------------------------------- */
-
-static char denial_text[256];
-
-JSValue ph_deny(JSContext *c, uint32_t bit, const char *msg)
-{
-    if (!ph_ctl.denied)
-        snprintf(denial_text, sizeof(denial_text), "%s", msg);
-    ph_ctl.denied |= bit;
-    JS_ThrowTypeError(c, "%s", msg);
-    /* uncatchable: a plugin cannot swallow a denial and carry on */
-    JSValue exc = JS_GetException(c);
-    JS_SetUncatchableError(c, exc);
-    return JS_Throw(c, exc);
-}
-
-static JSValue console_write(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv)
-{
-    (void)this_val;
-    if (!(ph_ctl.capabilities & PH_CAP_LOG))
-        return ph_deny(c, PH_CAP_LOG, "capability 'log' is not granted: console output is disabled");
-    char err[8];
-    for (int i = 0; i < argc; i++) {
-        if (i && ph_buf_put(&logbuf, " ", 1))
-            break;
-        /* plain data as JSON; everything else as String(value) */
-        size_t mark = logbuf.len;
-        if (JS_IsObject(argv[i]) && !JS_IsFunction(c, argv[i]) &&
-            (ph_encode(c, argv[i], &logbuf, 32, err, sizeof(err)) == 0 || logbuf.overflow))
-            continue;
-        logbuf.len = mark;
-        size_t n;
-        const char *s = JS_ToCStringLen(c, &n, argv[i]);
-        if (s) {
-            ph_buf_put(&logbuf, s, n);
-            JS_FreeCString(c, s);
-        } else { /* String(value) threw */
-            JS_FreeValue(c, JS_GetException(c));
-            ph_buf_put(&logbuf, "<unprintable>", 13);
-        }
-    }
-    ph_buf_put(&logbuf, "\n", 1);
-    if (logbuf.overflow) {
-        if (!log_overflow)
-            snprintf(denial_text, sizeof(denial_text), "captured log exceeds the log size limit");
-        log_overflow = 1;
-        JS_ThrowRangeError(c, "captured log exceeds the log size limit");
-        JSValue exc = JS_GetException(c);
-        JS_SetUncatchableError(c, exc);
-        return JS_Throw(c, exc);
-    }
-    return JS_UNDEFINED;
-}
-
-static void install_console(void)
-{
-    static const char *const methods[] = { "log", "info", "warn", "error", "debug" };
-    JSValue global = JS_GetGlobalObject(ctx);
-    JSValue console = JS_NewObject(ctx);
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-        JS_SetPropertyStr(ctx, console, methods[i], JS_NewCFunction(ctx, console_write, methods[i], 0));
-    JS_SetPropertyStr(ctx, global, "console", console);
-    JS_FreeValue(ctx, global);
-}
-
-/* Called while the module is compiled (static imports) and when import() runs. */
-static JSModuleDef *deny_import(JSContext *c, const char *name, void *opaque)
-{
-    (void)opaque;
-    char msg[256];
-    snprintf(msg, sizeof(msg), "module imports are not allowed: '%s'", name);
-    ph_deny(c, PH_DENY_IMPORT, msg);
-    return NULL;
-}
-
 /* A denial or a log overflow fails the call even when the plugin swallowed the error: an
  * uncatchable error still reaches promise rejection handlers as a plain value. */
 static int swallowed_failure(void)
 {
-    if (ph_ctl.denied)
-        return fail(PH_CAPABILITY_DENIED, denial_text);
-    if (log_overflow)
-        return fail(PH_LOG_TOO_LARGE, denial_text);
-    return PH_OK;
+    const char *text;
+    int status = ph_denial(&text);
+    return status == PH_OK ? PH_OK : fail(status, text);
 }
 
 /* ---- load --------------------------------------------------------------------------------- */
@@ -285,7 +207,7 @@ static int drain_jobs(void)
     JSContext *job_ctx;
     int r;
     while ((r = JS_ExecutePendingJob(rt, &job_ctx)) != 0) {
-        if (r < 0 && (ph_ctl.denied || log_overflow || ph_heap_refused()))
+        if (r < 0 && (ph_ctl.denied || ph_log_overflowed() || ph_heap_refused()))
             return -1;
         if (r < 0)
             JS_FreeValue(ctx, JS_GetException(ctx)); /* a job threw; its promise carries it */
@@ -331,7 +253,7 @@ static int boot(const char *src, size_t len)
     if (!crt)
         return -1;
     JS_SetMaxStackSize(crt, ph_ctl.stack_limit);
-    JS_SetModuleLoaderFunc(crt, NULL, deny_import, NULL);
+    JS_SetModuleLoaderFunc(crt, NULL, ph_deny_import, NULL);
     JSContext *cc = JS_NewContextRaw(crt);
     if (!cc || JS_AddIntrinsicBaseObjects(cc) || JS_AddIntrinsicEval(cc))
         return -1;
@@ -374,7 +296,7 @@ static int boot(const char *src, size_t len)
         return -1;
     ph_heap_limit_set(ph_ctl.memory_limit);
     JS_SetMaxStackSize(rt, ph_ctl.stack_limit);
-    JS_SetModuleLoaderFunc(rt, NULL, deny_import, NULL);
+    JS_SetModuleLoaderFunc(rt, NULL, ph_deny_import, NULL);
     ctx = JS_NewContextRaw(rt);
     if (!ctx || JS_AddIntrinsicBaseObjects(ctx) || JS_AddIntrinsicRegExp(ctx) ||
         JS_AddIntrinsicJSON(ctx) || JS_AddIntrinsicProxy(ctx) || JS_AddIntrinsicMapSet(ctx) ||
@@ -382,7 +304,7 @@ static int boot(const char *src, size_t len)
         return -1;
     JS_AddIntrinsicRegExpCompiler(ctx); /* new RegExp(s) compiles a regexp, not code */
     ph_codec_init(ctx);
-    install_console();
+    ph_install_console(ctx);
     ph_install_plugins(ctx);
 
     JSValue fn = JS_ReadObject(ctx, lock_bc, lock_len, JS_READ_OBJ_BYTECODE);
@@ -465,8 +387,8 @@ PH_EXPORT(ph_load) int ph_load(uint32_t src_len)
     ph_gas_set(UINT64_MAX); /* realm set-up is ours, not the plugin's: not metered */
     ph_stack_reset();
     begin(ph_ctl.max_output);
-    memset(&logbuf, 0, sizeof(logbuf));
-    logbuf.limit = ph_ctl.max_log;
+    memset(&ph_log, 0, sizeof(ph_log));
+    ph_log.limit = ph_ctl.max_log;
     int r = boot(src, src_len);
     if (r > 0)
         return (int)ph_ctl.status;
@@ -504,8 +426,8 @@ PH_EXPORT(ph_call) int ph_call(uint32_t in_len)
     ph_gas_set(ph_ctl.gas_limit);
     ph_stack_reset();
     begin(ph_ctl.max_output);
-    logbuf.len = 0;
-    logbuf.limit = ph_ctl.max_log;
+    ph_log.len = 0;
+    ph_log.limit = ph_ctl.max_log;
 
     JSValue fn = JS_GetPropertyStr(ctx, ns, in);
     if (JS_IsException(fn))

@@ -139,8 +139,15 @@ int ph_object_add_frozen(JSContext *ctx, JSValueConst obj, JSAtom atom, JSValue 
 int ph_array_append(JSContext *ctx, JSValueConst arr, JSValue val);
 int ph_array_freeze(JSContext *ctx, JSValueConst arr);
 
-/* guest.c: a denied capability, as an uncatchable error that fails the call */
+/* capabilities.c: a denied capability, as an uncatchable error that fails the call; the
+ * console (the `log` capability) and its capture buffer; the module loader that refuses
+ * every import; how a call with a denial or a log overflow ends (PH_OK: neither). */
 JSValue ph_deny(JSContext *c, uint32_t bit, const char *msg);
+extern ph_buf_t ph_log;
+void ph_install_console(JSContext *ctx);
+JSModuleDef *ph_deny_import(JSContext *c, const char *name, void *opaque);
+int ph_log_overflowed(void);
+int ph_denial(const char **text);
 
 /* compose.c: the `plugins` global (host-mediated composition) */
 void ph_install_plugins(JSContext *ctx);
