@@ -181,49 +181,23 @@ def _dylib_ready(wasmer) -> bool:
     return True
 
 
-class _PhdrInfo(ctypes.Structure):  # the head of struct dl_phdr_info
-    _fields_ = [("dlpi_addr", ctypes.c_void_p), ("dlpi_name", ctypes.c_char_p)]
-
-
-_PHDR_VISIT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_PhdrInfo), ctypes.c_size_t, ctypes.c_void_p)
-
-
-def _loaded_libraries() -> list[str]:
-    """Paths of the shared objects loaded in this process (dl_iterate_phdr: ~0.1 ms, where
-    reading /proc/self/maps costs ~0.4 ms of a cold start)."""
-    paths: list[str] = []
-
-    def visit(info, size, data):
-        name = info.contents.dlpi_name
-        if name:
-            paths.append(os.fsdecode(name))
-        return 0
-
-    ctypes.CDLL(None).dl_iterate_phdr(_PHDR_VISIT(visit), None)
-    return paths
-
-
 def _unlink_dylib_copy(size: int) -> None:
     """wasmer's Dylib engine loads a module (compiled or deserialized) by writing it to a
     temporary file and dlopen-ing that; it deletes the file when the module is dropped, so a
     process that is killed or leaves through os._exit would leave 3 MB in the temp directory
-    each time. Once mapped, the file is not needed: find it among the loaded libraries and
+    each time. Once mapped, the file is not needed: find it in this process's mappings and
     unlink it now (wasmer's own delete then fails quietly)."""
+    # (not dl_iterate_phdr: it holds the loader's lock while it calls back into Python, and
+    # a thread in dlopen holding the GIL then deadlocks with it -- the threads test did)
     try:
-        paths = _loaded_libraries()
-    except (OSError, AttributeError):  # no dl_iterate_phdr: the kernel's list of mappings
-        try:
-            with open("/proc/self/maps") as maps:
-                paths = [line.split(None, 5)[-1] for line in maps.read().splitlines()
-                         if "/.tmp" in line or "/wasmer_dylib_" in line]
-        except OSError:
-            return
-    for path in set(paths):
-        try:
-            if os.path.basename(path).startswith((".tmp", "wasmer_dylib_")) and os.path.getsize(path) == size:
+        with open("/proc/self/maps") as maps:
+            lines = [line for line in maps.read().splitlines() if "/.tmp" in line or "/wasmer_dylib_" in line]
+        for path in {line.split(None, 5)[-1] for line in lines}:
+            name = os.path.basename(path)
+            if name.startswith((".tmp", "wasmer_dylib_")) and os.path.getsize(path) == size:
                 os.unlink(path)
-        except OSError:
-            pass
+    except OSError:
+        pass
 
 
 class WasmerEngine:
