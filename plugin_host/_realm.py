@@ -34,6 +34,7 @@ from ._receipt import (
     Receipt,
     ReceiptError,
 )
+from ._result import CallResult
 from .errors import (
     CapabilityDenied,
     ConfigurationError,
@@ -64,79 +65,6 @@ _VERIFY_RESTORE = os.environ.get("PLUGIN_HOST_VERIFY_RESTORE") == "1"
 _STACK_TOP = 256 * 1024
 # Loaded realms are cached as memory images (see _cache.py); this turns that off.
 _IMAGE_CACHE = os.environ.get("PLUGIN_HOST_NO_IMAGE_CACHE") != "1"
-
-
-_set = object.__setattr__  # CallResult's own way past its immutability
-
-
-class CallResult:
-    """A successful call: its ``output``, ``gas_used``, captured ``logs`` and ``receipt``.
-
-    The receipt is built when first read: hashing the input and the output is about a tenth of
-    a short call's time (measured: 7-11 µs of a Curve quote), and many callers -- quoting,
-    fuzzing -- never read it. It is built from the bytes that crossed the boundary, so it
-    describes the call as made, whatever happens to ``output`` in between. Immutable."""
-
-    __slots__ = ("output", "gas_used", "logs", "_receipt", "_claim")
-
-    def __init__(self, output: Any, gas_used: int, receipt: Optional[Receipt] = None, logs: str = "", *,
-                 claim: Optional[tuple] = None):
-        if receipt is None and claim is None:
-            raise TypeError("CallResult needs a receipt or the claim to build it from")
-        _set(self, "output", output)
-        _set(self, "gas_used", gas_used)
-        _set(self, "logs", logs)
-        _set(self, "_receipt", receipt)
-        _set(self, "_claim", claim)
-
-    @classmethod
-    def _made(cls, output: Any, gas_used: int, logs: str, claim: tuple) -> "CallResult":
-        """The realm's own constructor: the same object as __init__ makes, through the slots'
-        descriptors (a call's Python work is a third of its time; this is a tenth of that)."""
-        self = _new(cls)
-        _put_output(self, output)
-        _put_gas(self, gas_used)
-        _put_logs(self, logs)
-        _put_receipt(self, None)
-        _put_claim(self, claim)
-        return self
-
-    @property
-    def receipt(self) -> Receipt:
-        if self._receipt is None:
-            # input bytes, output bytes, and the other fields: the realm's, the call's, and
-            # the calls it composed (merged here, not per call)
-            payload, out, realm_fields, function, limits, calls = self._claim
-            receipt = Receipt(input_sha256=_codec.sha256_hex(payload),
-                              output_sha256=_codec.sha256_hex(_codec.canonical(_codec.decode(out))),
-                              gas_used=self.gas_used, function=function, limits=limits,
-                              calls=list(calls), **realm_fields)
-            _set(self, "_receipt", receipt)  # racing threads build equal receipts
-            _set(self, "_claim", None)
-        return self._receipt
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"CallResult is immutable (cannot set {name!r})")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"CallResult is immutable (cannot delete {name!r})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, CallResult):
-            return NotImplemented
-        return (self.output, self.gas_used, self.logs, self.receipt) == \
-            (other.output, other.gas_used, other.logs, other.receipt)
-
-    __hash__ = None  # type: ignore[assignment]  # output may be a dict
-
-    def __repr__(self) -> str:
-        return (f"CallResult(output={self.output!r}, gas_used={self.gas_used!r}, "
-                f"receipt={self.receipt!r}, logs={self.logs!r})")
-
-
-_new = object.__new__
-_put_output, _put_gas, _put_logs, _put_receipt, _put_claim = (
-    getattr(CallResult, name).__set__ for name in CallResult.__slots__)
 
 
 def _source_bytes(source: Union[str, bytes]) -> bytes:
@@ -335,29 +263,13 @@ class FrozenRealm:
         inst.memory()[:self._snap_high] = self._snapview
         self._inst = inst
 
-    def _restore(self) -> Optional[memoryview]:
-        """Bring the instance back to the snapshot; returns the memory view it wrote through,
-        if any (asking an engine for it is a native call)."""
-        dirty = self._dirty
-        if dirty is None:
-            return None
-        mv = None
-        if dirty is _BROKEN:
+    def _renew(self) -> memoryview:
+        """The instance at the snapshot when the last call left no report to restore by: a
+        new one after a trap, a memory growth or an impossible report (_BROKEN); none is
+        needed before the first call (None)."""
+        if self._dirty is _BROKEN:
             self._fresh_instance()
-        else:
-            # the view the last call used: still valid, as memory has not grown since (the
-            # guest runs only inside calls, and a call that grew memory left _BROKEN)
-            lo, hi, mv = dirty
-            snap = self._snapview
-            stack_top, data_low, top = self._stack_top, self._data_low, min(hi, self._snap_high)
-            mv[lo:stack_top] = snap[lo:stack_top]
-            mv[data_low:top] = snap[data_low:top]
-            if hi > top:  # the call took fresh memory above the snapshot's heap: zero it again
-                mv[top:hi] = bytes(hi - top)
-        self._dirty = None
-        if _VERIFY_RESTORE:
-            self._verify_restore()
-        return mv
+        return self._inst.memory()
 
     def _verify_restore(self) -> None:
         mv = self._inst.memory()
@@ -371,6 +283,10 @@ class FrozenRealm:
     def call(self, function: str, data: Any = None, *, gas_limit: Optional[int] = None) -> CallResult:
         """Run ``function(data)`` in the realm. Returns a CallResult; raises a PluginError
         (with ``.receipt``) when the call fails."""
+        # The hot path, kept to one function: a Curve quote spends a third of its time in
+        # Python, and every function call here costs more than it seems, since the guest has
+        # just pushed the interpreter out of the CPU's caches (measured: merging this path
+        # into one function made the quote ~3% faster).
         limits = self.limits if gas_limit is None else self._call_limits(gas_limit)
         prefix = self._prefixes.get(function) if type(function) is str else None
         if prefix is None:
@@ -386,7 +302,78 @@ class FrozenRealm:
             raise ConfigurationError("this wasmer realm belongs to the thread that created it: "
                                      "create one realm per thread, or use engine='wasmtime'")
         with self._lock:
-            return self._call(prefix + payload, payload, function, limits)
+            # back to the snapshot: the last call reported what it touched,
+            # [dirty_low, stack top) and [data_low, dirty_high)
+            dirty = self._dirty
+            if type(dirty) is tuple:
+                # the view the last call used: still valid, as memory has not grown since (the
+                # guest runs only inside calls, and a call that grew memory left _BROKEN)
+                lo, hi, mv = dirty
+                snap = self._snapview
+                stack_top, data_low, top = self._stack_top, self._data_low, min(hi, self._snap_high)
+                mv[lo:stack_top] = snap[lo:stack_top]
+                mv[data_low:top] = snap[data_low:top]
+                if hi > top:  # the call took fresh memory above the snapshot's heap: zero it again
+                    mv[top:hi] = bytes(hi - top)
+            else:
+                mv = self._renew()
+            if _VERIFY_RESTORE:
+                self._verify_restore()
+            self._dirty = _BROKEN  # until the guest reports what this call touched
+
+            inst = self._inst
+            _abi.GAS.pack_into(mv, self._ctl + _abi.OFF_GAS_LIMIT, limits.gas)
+            request = prefix + payload
+            n = len(request)
+            if n <= self._in_cap:
+                ptr = self._in_ptr
+            else:
+                ptr = inst.call("ph_reserve", n)
+                mv = inst.memory()
+                if not ptr:
+                    raise self._with_receipt(
+                        MemoryLimitExceeded("the input does not fit in the realm's memory",
+                                            memory_limit=limits.memory),
+                        self._base(function, limits), payload, 0)
+            mv[ptr:ptr + n] = request
+
+            composer = self._composer
+            if self._composes:
+                # only a realm that can call others keeps the call path (its cycle check) and a
+                # record of sub-calls; any other realm is a leaf and neither reads nor adds to them
+                composer.begin()
+                path = call_path()
+                path.append(self.plugin_sha256)
+            try:
+                status = inst.call("ph_call", n)
+            except Trap as trap:
+                raise self._with_receipt(self._trap_error(inst, trap, limits.gas, "the call"),
+                                         self._base(function, limits, composer.calls), payload,
+                                         limits.gas) from None
+            finally:
+                if self._composes:
+                    path.pop()
+
+            grew = inst.memory_size() != self._mem_size  # then the snapshot no longer describes it
+            if grew:
+                mv = inst.memory()
+            (gas_used, out_ptr, out_len, log_ptr, log_len, dirty_low, dirty_high, stack_high,
+             data_low) = _abi.REPORT.unpack_from(mv, self._ctl)
+            # a report that cannot be right (a memory-safety bug in the guest could write
+            # anything) gets a whole new instance instead
+            if (not grew and 0 <= dirty_low <= self._stack_top and stack_high == self._stack_top
+                    and data_low == self._data_low and self._snap_high <= dirty_high <= self._mem_size):
+                self._dirty = (dirty_low, dirty_high, mv)
+            out = bytes(mv[out_ptr:out_ptr + out_len])
+            logs = bytes(mv[log_ptr:log_ptr + log_len]).decode("utf-8", "replace") if log_len else ""
+            if status != _abi.OK:
+                # no local name for the error: a frame that holds the exception it raises is a cycle
+                raise self._with_receipt(
+                    self._status_error(status, _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl)), out,
+                                       limits.gas, function),
+                    self._base(function, limits, composer.calls), payload, gas_used)
+            return CallResult._made(_codec.decode(out), gas_used, logs,
+                                    (payload, out, self._receipt_fields, function, limits, composer.calls))
 
     def _request_prefix(self, function: Any) -> bytes:
         """The request's first part, ``name NUL``; raises InvalidInput for a name that cannot
@@ -418,60 +405,6 @@ class FrozenRealm:
             if len(self._limits_by_gas) < 64:
                 self._limits_by_gas[gas_limit] = limits
         return limits
-
-    def _call(self, request: bytes, payload: bytes, function: str, limits: Limits) -> CallResult:
-        mv = self._restore()
-        inst = self._inst
-        if mv is None:
-            mv = inst.memory()
-        _abi.GAS.pack_into(mv, self._ctl + _abi.OFF_GAS_LIMIT, limits.gas)
-        n = len(request)
-        self._dirty = _BROKEN  # until the guest reports what it touched
-        if n <= self._in_cap:
-            ptr = self._in_ptr
-        else:
-            ptr = inst.call("ph_reserve", n)
-            mv = inst.memory()
-            if not ptr:
-                raise self._with_receipt(
-                    MemoryLimitExceeded("the input does not fit in the realm's memory", memory_limit=limits.memory),
-                    self._base(function, limits), payload, 0)
-        mv[ptr:ptr + n] = request
-        composer = self._composer
-        if self._composes:
-            # only a realm that can call others keeps the call path (its cycle check) and a
-            # record of sub-calls; any other realm is a leaf and neither reads nor adds to them
-            composer.begin()
-            path = call_path()
-            path.append(self.plugin_sha256)
-        try:
-            status = inst.call("ph_call", n)
-        except Trap as trap:
-            raise self._with_receipt(self._trap_error(inst, trap, limits.gas, "the call"),
-                                     self._base(function, limits, composer.calls), payload, limits.gas) from None
-        finally:
-            if self._composes:
-                path.pop()
-        grew = inst.memory_size() != self._mem_size  # then the snapshot no longer describes it
-        if grew:
-            mv = inst.memory()
-        (gas_used, out_ptr, out_len, log_ptr, log_len, dirty_low, dirty_high, stack_high,
-         data_low) = _abi.REPORT.unpack_from(mv, self._ctl)
-        # the guest reports what it touched: [dirty_low, stack_high) and [data_low, dirty_high);
-        # a report that cannot be right (a memory-safety bug in the guest could write anything)
-        # gets a whole new instance instead
-        if (not grew and 0 <= dirty_low <= self._stack_top and stack_high == self._stack_top
-                and data_low == self._data_low and self._snap_high <= dirty_high <= self._mem_size):
-            self._dirty = (dirty_low, dirty_high, mv)
-        out = bytes(mv[out_ptr:out_ptr + out_len])
-        logs = bytes(mv[log_ptr:log_ptr + log_len]).decode("utf-8", "replace") if log_len else ""
-        if status != _abi.OK:
-            # no local name for the error: a frame that holds the exception it raises is a cycle
-            raise self._with_receipt(
-                self._status_error(status, _abi.Ctl._make(_abi.CTL.unpack_from(mv, self._ctl)), out, limits.gas,
-                                   function), self._base(function, limits, composer.calls), payload, gas_used)
-        return CallResult._made(_codec.decode(out), gas_used, logs,
-                                (payload, out, self._receipt_fields, function, limits, composer.calls))
 
     # ---- errors ----------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ from typing import Any, Optional
 import msgspec
 
 from .._codec import canonical, sha256_hex
-from .._realm import CallResult, FrozenRealm
+from .._realm import FrozenRealm
+from .._result import CallResult
 from .._receipt import Receipt
 from ..errors import InvalidOutput, PluginError, ReplayMismatch, ValidationFailed
 from ..registry import PluginRegistry

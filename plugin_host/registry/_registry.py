@@ -14,7 +14,8 @@ import msgspec
 
 from .. import _guest
 from .._codec import canonical, sha256_hex
-from .._realm import CallResult, FrozenRealm
+from .._realm import FrozenRealm
+from .._result import CallResult
 from .._receipt import MAX_SOURCE_BYTES, Receipt
 from ..errors import (
     BadSignature,
