@@ -161,6 +161,13 @@ def main() -> int:
         "native quickjs-ng, reused context (impure)", "Number") in spread else (0, 0)
     print(f"\nMeasured in 10 interleaved rounds; the round medians of the wasmer Number row ranged "
           f"{lo:.1f}-{hi:.1f} µs (native reused context: {nlo:.1f}-{nhi:.1f} µs).")
+    native = rows.get("native quickjs-ng, reused context (impure)", {})
+    if native:
+        # the price of the sandbox, in units of the same engine unsandboxed: the VM's drift
+        # moves both rows, so this moves much less than either
+        parts = [f"{engine} {rows[f'FrozenRealm, {engine} (pure, metered)'][c] / native[c]:.2f}x ({c})"
+                 for engine in ("wasmer", "wasmtime") for c in ("BigInt", "Number")]
+        print("A pure call costs, in native reused-context calls: " + ", ".join(parts) + ".")
     print("\n## Cold start from cache to first result (median of 5 new processes, ms)\n")
     print("| engine | FrozenRealm(...) + first call | Python imports (plugin_host + engine) |")
     print("|---|---|---|")
