@@ -205,9 +205,16 @@ def main(args: argparse.Namespace) -> int:
         say(f"swap #{first_id}", f"re-ran {dex.plugin(rec.plugin_id).ref} ({proof.plugin_sha256[:12]}) on the "
                                  f"recorded input: output {proof.output_sha256[:12]}, {proof.gas_used:,} gas, "
                                  "as recorded")
-        for s in dex.swaps():
+        # a receipt pins the runtime it ran on: swaps an earlier run recorded on another
+        # runtime (the guest was rebuilt since) cannot replay to the same gas here
+        runtime = rec.receipt.runtime_sha256
+        same = [s for s in dex.swaps() if s.receipt.runtime_sha256 == runtime]
+        for s in same:
             dex.replay(s.swap_id)
-        say("all", f"{len(dex.swaps())} recorded swaps replay to the same output hash and gas")
+        older = len(dex.swaps()) - len(same)
+        say("all", f"{len(same)} recorded swaps replay to the same output hash and gas"
+                   + (f"; {older} recorded on other runtimes are pinned to those (--fresh starts over)"
+                      if older else ""))
         say("tampered", _tampered(dex, first_id))
 
         heading(7, "Summary")
