@@ -48,8 +48,9 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _may_nest_deeper_than_inputs_can(data: bytes) -> bool:
-    """A cheap bound: a value cannot nest deeper than it has opening brackets."""
-    return data.count(b"[") + data.count(b"{") > MAX_DEPTH_CEILING
+    """A cheap bound: a value cannot nest deeper than it has opening brackets (nor than it
+    has bytes, which spares most inputs the count)."""
+    return len(data) > MAX_DEPTH_CEILING and data.count(b"[") + data.count(b"{") > MAX_DEPTH_CEILING
 
 
 def _check(value: Any, depth: int, max_depth: int, path: str) -> Any:
@@ -95,14 +96,12 @@ def encode(value: Any, max_depth: int = 64) -> bytes:
     Structs. Nesting depth is enforced by the guest as well."""
     try:
         data = _encoder.encode(value)  # allocates nothing the collector tracks
-        if len(data) <= MAX_DEPTH_CEILING:  # the common case, kept free of further calls
-            if _decoder.decode(data) == value:
-                return data
-        elif _may_nest_deeper_than_inputs_can(data):
+        if _may_nest_deeper_than_inputs_can(data):
             with _collector_paused():
-                if _decoder.decode(data) == value:
-                    return data
-        elif _decoder.decode(data) == value:
+                same = _decoder.decode(data) == value
+        else:
+            same = _decoder.decode(data) == value
+        if same:
             return data
     except (TypeError, ValueError, RecursionError, UnicodeEncodeError, msgspec.MsgspecError):
         pass

@@ -283,10 +283,9 @@ class FrozenRealm:
     def call(self, function: str, data: Any = None, *, gas_limit: Optional[int] = None) -> CallResult:
         """Run ``function(data)`` in the realm. Returns a CallResult; raises a PluginError
         (with ``.receipt``) when the call fails."""
-        # The hot path, kept to one function: a Curve quote spends a third of its time in
-        # Python, and every function call here costs more than it seems, since the guest has
-        # just pushed the interpreter out of the CPU's caches (measured: merging this path
-        # into one function made the quote ~3% faster).
+        # The hot path, kept to one function: a Curve quote spends about a quarter of its time
+        # in Python (perf), and each Python step after the guest returns costs more than it
+        # would alone, the guest having pushed the interpreter out of the CPU's caches.
         limits = self.limits if gas_limit is None else self._call_limits(gas_limit)
         prefix = self._prefixes.get(function) if type(function) is str else None
         if prefix is None:

@@ -35,8 +35,8 @@ class CallResult:
 
     @classmethod
     def _made(cls, output: Any, gas_used: int, logs: str, claim: tuple) -> "CallResult":
-        """The realm's own constructor: the same object as __init__ makes, through the slots'
-        descriptors (a call's Python work is a third of its time; this is a tenth of that)."""
+        """The realm's own constructor, on its hot path: the same object as __init__ makes,
+        set through the slots' descriptors rather than five object.__setattr__ calls."""
         self = _new(cls)
         _put_output(self, output)
         _put_gas(self, gas_used)
