@@ -130,6 +130,11 @@ def cached_module(key: str, compile_: Callable[[], object], serialize: Callable[
     return module
 
 
+# Part of every image's key: a host that lays images out differently never reads another's
+# (2: the image starts at image_low instead of address 0).
+IMAGE_FORMAT = 2
+
+
 class RealmImage(msgspec.Struct, frozen=True):
     """What ph_load left behind: the report and the memory to restore into a fresh instance."""
 
@@ -141,6 +146,7 @@ class RealmImage(msgspec.Struct, frozen=True):
     in_cap: int
     mem_size: int
     image_crc32: int  # damage detection (a torn or rotted file), not a trust boundary
+    image_low: int  # the image's first address: below it, zeros (stack the load never reached)
 
 
 _HEADER = msgspec.json.Encoder()

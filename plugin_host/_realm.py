@@ -163,7 +163,8 @@ class FrozenRealm:
         bits = sum(_abi.CAPABILITY_BITS[c] for c in self.capabilities)
         params = (lim.memory, lim.stack, bits, lim.output, lim.log, lim.depth)
         # the gas limit is not in the key: a successful load does not depend on it (checked below)
-        key = _cache.image_key(_abi.ABI_VERSION, self.runtime_sha256, self.plugin_sha256, params)
+        key = _cache.image_key(_cache.IMAGE_FORMAT, _abi.ABI_VERSION, self.runtime_sha256, self.plugin_sha256,
+                               params)
         cached = _cache.load_image(key) if _IMAGE_CACHE else None
         if cached is not None:
             self._adopt(*cached)
@@ -195,13 +196,18 @@ class FrozenRealm:
         if status != _abi.OK:
             raise self._status_error(status, ctl, out, lim.gas, "")
         report = _codec.decode(out)
-        # the snapshot: everything up to the top of the heap; above it memory is fresh zeros
-        image = bytes(mv[:ctl.dirty_high])
+        # the snapshot: from the lowest stack page the load wrote (below it, ~240 KB of stack
+        # that is zeros in every fresh instance) up to the top of the heap (above it: fresh
+        # zeros); a smaller image to keep, cache, read and copy into each new instance
+        low = min(ctl.dirty_low, _STACK_TOP) & ~0xFFF
+        if mv[:low] != bytes(low):  # the guest's mark would be wrong: keep it all
+            low = 0
+        image = bytes(mv[low:ctl.dirty_high])
         header = _cache.RealmImage(
             exports=list(report["exports"]),
             metadata=report["metadata"] if isinstance(report["metadata"], dict) else {},
             load_gas_used=ctl.gas_used, ctl=ctl_addr, in_ptr=ctl.in_ptr, in_cap=ctl.in_cap,
-            mem_size=inst.memory_size(), image_crc32=zlib.crc32(image))
+            mem_size=inst.memory_size(), image_crc32=zlib.crc32(image), image_low=low)
         self._adopt(header, image, inst)
         if _IMAGE_CACHE:
             _cache.store_image(key, header, image)
@@ -235,15 +241,18 @@ class FrozenRealm:
         self._ctl = header.ctl
         self._in_ptr, self._in_cap = header.in_ptr, header.in_cap
         self._mem_size = header.mem_size
-        self._snapshot = image
+        low = header.image_low
+        self._snapshot = image  # memory [low, snap_high); zeros below
         self._snapview = memoryview(image)
-        self._snap_high = len(image)
+        self._snap_low, self._snap_high = low, low + len(image)
         self._stack_top = _STACK_TOP
         # Where writable statics begin, as the guest wrote it into its control block during
         # the load (the build fixes it: ph.h). [stack top, data_low) is read-only data that no
         # call writes, so restores skip it. Taken from the snapshot, not from each call's
         # report: a guest that went wrong could report anything.
-        snap_ctl = _abi.Ctl._make(_abi.CTL.unpack_from(image, header.ctl))
+        if not 0 <= low <= _STACK_TOP <= header.ctl:
+            raise GuestFault(f"the realm image starts at {low:#x}, its control block at {header.ctl:#x}")
+        snap_ctl = _abi.Ctl._make(_abi.CTL.unpack_from(image, header.ctl - low))
         if snap_ctl.stack_high != _STACK_TOP or not _STACK_TOP <= snap_ctl.data_low <= self._snap_high:
             raise GuestFault(f"the guest reports an impossible layout (stack top {snap_ctl.stack_high:#x}, "
                              f"writable data from {snap_ctl.data_low:#x}): rebuild the runtime")
@@ -260,7 +269,7 @@ class FrozenRealm:
         grow = (self._mem_size - inst.memory_size()) // 65536
         if grow > 0:
             inst.grow(grow)
-        inst.memory()[:self._snap_high] = self._snapview
+        inst.memory()[self._snap_low:self._snap_high] = self._snapview  # below: zeros already
         self._inst = inst
 
     def _renew(self) -> memoryview:
@@ -273,7 +282,7 @@ class FrozenRealm:
 
     def _verify_restore(self) -> None:
         mv = self._inst.memory()
-        image = bytes(self._snapshot) + bytes(len(mv) - self._snap_high)
+        image = bytes(self._snap_low) + bytes(self._snapshot) + bytes(len(mv) - self._snap_high)
         if mv != image:
             at = next(i for i in range(0, len(mv), 4096) if mv[i:i + 4096] != image[i:i + 4096])
             raise GuestFault(f"restore verification failed: memory differs from the snapshot near {at:#x}")
@@ -308,10 +317,13 @@ class FrozenRealm:
                 # the view the last call used: still valid, as memory has not grown since (the
                 # guest runs only inside calls, and a call that grew memory left _BROKEN)
                 lo, hi, mv = dirty
-                snap = self._snapview
-                stack_top, data_low, top = self._stack_top, self._data_low, min(hi, self._snap_high)
-                mv[lo:stack_top] = snap[lo:stack_top]
-                mv[data_low:top] = snap[data_low:top]
+                low, data_low, top = self._snap_low, self._data_low, min(hi, self._snap_high)
+                if lo < low:  # the call's stack went deeper than the load's: zeros down there
+                    mv[lo:low] = bytes(low - lo)
+                    lo = low
+                snap, stack_top = self._snapview, self._stack_top  # snap[i] is memory[low + i]
+                mv[lo:stack_top] = snap[lo - low:stack_top - low]
+                mv[data_low:top] = snap[data_low - low:top - low]
                 if hi > top:  # the call took fresh memory above the snapshot's heap: zero it again
                     mv[top:hi] = bytes(hi - top)
             else:

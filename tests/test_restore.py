@@ -30,7 +30,8 @@ def test_read_only_data_is_never_restored_nor_written(engine):
     stack_top, data_low = realm._stack_top, realm._data_low
     assert data_low - stack_top >= 64 * 1024  # .rodata is ~100 KiB: the split skips it
     before = bytes(realm._inst.memory()[stack_top:data_low])
-    assert before == realm._snapshot[stack_top:data_low]
+    low = realm._snap_low  # the snapshot holds memory from there up
+    assert before == realm._snapshot[stack_top - low:data_low - low]
     for n in range(1, 6):
         realm.call("busy", {"n": n})
         lo, hi, _ = realm._dirty
@@ -51,3 +52,16 @@ def test_a_report_that_disagrees_with_the_snapshot_gets_a_fresh_instance(engine,
     monkeypatch.undo()
     assert realm.call("busy", {"n": 3}).output == FrozenRealm(BUSY, engine=engine).call("busy", {"n": 3}).output
     assert realm._inst is not first
+
+
+def test_a_call_deeper_than_the_load_restores_the_stack_below_the_image(engine):
+    """The image starts at the lowest stack page the load wrote; a call that recurses deeper
+    writes below it, and the restore zeroes that part (the suite verifies every restore
+    against the whole snapshot)."""
+    realm = FrozenRealm("export function deep({n}) { const f = (k) => k ? 1 + f(k - 1) : 0; return f(Number(n)); }",
+                        engine=engine)
+    assert 0 < realm._snap_low < realm._stack_top
+    assert realm.call("deep", {"n": 300}).output == 300
+    assert realm._dirty[0] < realm._snap_low  # the call's stack went below the image
+    assert realm.call("deep", {"n": 3}).output == 3
+    assert bytes(realm._inst.memory()[:realm._snap_low]) == bytes(realm._snap_low)
