@@ -34,7 +34,7 @@ from ._receipt import (
     Receipt,
     ReceiptError,
 )
-from ._result import CallResult
+from ._result import CallResult, receipt_fields
 from .errors import (
     CapabilityDenied,
     ConfigurationError,
@@ -400,11 +400,7 @@ class FrozenRealm:
         return prefix
 
     def _base(self, function: str, limits: Limits, calls: Optional[list] = None) -> dict:
-        """A receipt's fields but the hashes and the gas: those are known only at the end."""
-        base = dict(self._receipt_fields, function=function, limits=limits)
-        if calls:
-            base["calls"] = calls
-        return base
+        return receipt_fields(self._receipt_fields, function, limits, calls or [])
 
     def _call_limits(self, gas_limit: Optional[int]) -> Limits:
         if gas_limit is None:

@@ -7,10 +7,19 @@ from typing import Any, Optional
 from . import _codec
 from ._receipt import Receipt
 
-__all__ = ["CallResult"]
+__all__ = ["CallResult", "receipt_fields"]
 
 
 _set = object.__setattr__  # CallResult's own way past its immutability
+
+
+def receipt_fields(realm_fields: dict, function: str, limits: Any, calls: list) -> dict:
+    """A receipt's fields but the hashes and the gas: the realm's (runtime, plugin, engine),
+    the call's, and the plugins it composed, if any."""
+    fields = dict(realm_fields, function=function, limits=limits)
+    if calls:
+        fields["calls"] = list(calls)
+    return fields
 
 
 class CallResult:
@@ -48,13 +57,11 @@ class CallResult:
     @property
     def receipt(self) -> Receipt:
         if self._receipt is None:
-            # input bytes, output bytes, and the other fields: the realm's, the call's, and
-            # the calls it composed (merged here, not per call)
-            payload, out, realm_fields, function, limits, calls = self._claim
+            # input bytes, output bytes, and the other fields: merged here, not on every call
+            payload, out, *fields = self._claim
             receipt = Receipt(input_sha256=_codec.sha256_hex(payload),
                               output_sha256=_codec.sha256_hex(_codec.canonical(_codec.decode(out))),
-                              gas_used=self.gas_used, function=function, limits=limits,
-                              calls=list(calls), **realm_fields)
+                              gas_used=self.gas_used, **receipt_fields(*fields))
             _set(self, "_receipt", receipt)  # racing threads build equal receipts
             _set(self, "_claim", None)
         return self._receipt
